@@ -1,0 +1,453 @@
+"""Validation with quarantine: valid rows pass, every invalid row is kept aside with its reason.
+
+For a folder holding one file per contract table (`<table>.parquet` or `<table>.csv`):
+
+- a file that cannot be read is copied whole to `QDIR/unreadable/` with a one-line reason;
+- a file missing a required column, or carrying a forbidden card-data column, has all its rows
+  quarantined with a one-line reason (forbidden columns are never written anywhere);
+- otherwise each row is parsed into the contract's types and checked by the table's Great
+  Expectations suite; a row failing anything goes to `QDIR/<table>.parquet` with every failed
+  check and column, and the rest are valid (written to `OUT/<table>.parquet` when asked).
+
+For every table rows_in = rows_valid + rows_quarantined. Outputs are replaced, not appended, and
+written atomically, so running twice on the same input gives the same files and duplicates
+nothing. The input folder is never modified.
+
+Duplicate keys: the first row carrying a key is kept (as an idempotent feed would); each later
+row with the same key is quarantined as a duplicate. Reference checks accept any id present in
+the parent file, valid or not, so one bad parent row does not cascade through its children.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from data_contracts._parse import UnreadableFileError, parse_column, read_table_file
+from data_contracts._schema import Kind, Table
+from data_contracts.arrow import arrow_schema
+from data_contracts.cards import DIGIT_RUN_PATTERN, FORBIDDEN_COLUMNS, find_pans, mask_pans
+from data_contracts.errors import ContractError, UnusableInputError
+from data_contracts.expectations import build_suite, gx_context
+from data_contracts.tables import TABLES
+
+__all__ = [
+    "CheckedRows",
+    "Failure",
+    "TableReport",
+    "TableStatus",
+    "ValidationReport",
+    "check_rows",
+    "validate_folder",
+]
+
+TYPE_CHECK = "expect_column_values_to_be_of_type"
+PAN_CHECK = "no_full_card_number"
+SUMMARY_FILE = "summary.json"
+
+
+class TableStatus(StrEnum):
+    VALIDATED = "validated"  # rows checked one by one
+    QUARANTINED_WHOLE = "quarantined_whole"  # readable, but unusable as a whole
+    UNREADABLE = "unreadable"  # not a table at all; the file was copied aside
+    ABSENT = "absent"  # no file for this table in the folder
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """One failed check on one row: the expectation, the column and the rule behind it."""
+
+    expectation: str
+    column: str
+    check: str
+
+
+@dataclass
+class CheckedRows:
+    """Rows of one table split into valid (typed) and quarantined (raw, with reasons)."""
+
+    valid: pd.DataFrame
+    quarantined: pd.DataFrame
+    failure_counts: dict[str, int]
+
+
+@dataclass
+class TableReport:
+    """What validation did with one table."""
+
+    table: str
+    status: TableStatus
+    source: str | None = None
+    rows_in: int = 0
+    rows_valid: int = 0
+    rows_quarantined: int = 0
+    reason: str | None = None
+    failures: dict[str, int] = field(default_factory=dict)
+    references_checked: list[str] = field(default_factory=list)
+    extra_columns: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["status"] = self.status.value
+        return out
+
+
+@dataclass
+class ValidationReport:
+    """The outcome of validating a folder."""
+
+    input_dir: str
+    quarantine_dir: str
+    tables: dict[str, TableReport]
+    ignored_files: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "input_dir": self.input_dir,
+            "quarantine_dir": self.quarantine_dir,
+            "tables": {name: report.to_dict() for name, report in self.tables.items()},
+            "ignored_files": self.ignored_files,
+        }
+
+
+def _raw_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every cell as masked text (or null): how a quarantined row is stored, whatever broke."""
+    out = pd.DataFrame(index=frame.index)
+    for name in frame.columns:
+        values = frame[name].to_numpy(dtype=object)
+        missing = frame[name].isna().to_numpy()
+        out[str(name)] = pd.Series(
+            [None if m else mask_pans(str(v)) for v, m in zip(values, missing, strict=True)],
+            index=frame.index,
+            dtype=object,
+        )
+    return out
+
+
+def _pan_rows(frame: pd.DataFrame) -> dict[int, list[str]]:
+    """Row positions whose text cells hold something that looks like a full card number."""
+    hits: dict[int, list[str]] = {}
+    for name in frame.columns:
+        column = frame[name]
+        if pd.api.types.is_float_dtype(column) or not (
+            pd.api.types.is_object_dtype(column)
+            or pd.api.types.is_string_dtype(column)
+            or pd.api.types.is_integer_dtype(column)
+        ):
+            continue
+        text = column.astype(object).where(column.notna(), "").astype(str)
+        # A vectorized regex narrows the cells; the Luhn check runs only on those few.
+        candidates = np.flatnonzero(text.str.contains(DIGIT_RUN_PATTERN, regex=True).to_numpy())
+        for pos in candidates.tolist():
+            if find_pans(text.iloc[pos]):
+                hits.setdefault(pos, []).append(str(name))
+    return hits
+
+
+def _one_line(failures: list[Failure]) -> str:
+    return "; ".join(f"{f.column}: {f.check}" for f in failures)
+
+
+def _quarantine_frame(
+    raw: pd.DataFrame, rows: list[int], failures: Mapping[int, list[Failure]], source: str
+) -> pd.DataFrame:
+    out = _raw_text(raw.iloc[rows]).reset_index(drop=True)
+    out["_source_file"] = source
+    out["_source_row"] = pd.array(rows, dtype="Int64")
+    out["_reason"] = [_one_line(failures[r]) for r in rows]
+    out["_failures"] = [json.dumps([asdict(f) for f in failures[r]]) for r in rows]
+    return out
+
+
+def _run_suite(
+    table: Table, typed: pd.DataFrame, reference_ids: Mapping[str, Iterable[str]]
+) -> list[tuple[dict[str, Any], str, list[int]]]:
+    """Run the table's suite; for each expectation: its meta, its type, its failing rows."""
+    if typed.empty:
+        return []
+    context = gx_context()
+    name = f"{table.name}_{id(typed)}"
+    source = context.data_sources.add_or_update_pandas(name)
+    asset = source.add_dataframe_asset(name)
+    batch = asset.add_batch_definition_whole_dataframe(name).get_batch(
+        batch_parameters={"dataframe": typed}
+    )
+    try:
+        result = batch.validate(
+            build_suite(table, reference_ids=reference_ids), result_format="COMPLETE"
+        )
+    finally:
+        context.data_sources.delete(name)
+    out = []
+    for r in result.results:
+        info = r.exception_info or {}
+        raised = info.get("raised_exception") if isinstance(info, dict) else False
+        if raised:
+            # A check that could not run proves nothing: fail loudly, never pass silently.
+            raise ContractError(
+                f"{table.name}: expectation {r.expectation_config.type} could not run: "
+                f"{info.get('exception_message')}"
+            )
+        rows = [int(i) for i in (r.result or {}).get("unexpected_index_list") or []]
+        out.append((dict(r.expectation_config.meta or {}), r.expectation_config.type, rows))
+    return out
+
+
+def check_rows(
+    table: Table,
+    raw: pd.DataFrame,
+    *,
+    source: str,
+    reference_ids: Mapping[str, Iterable[str]] | None = None,
+) -> CheckedRows:
+    """Split `raw` rows of `table` into typed valid rows and quarantined rows with reasons.
+
+    `raw` must carry every required column (check that first); other columns are ignored.
+    """
+    raw = raw.reset_index(drop=True)
+    failures: dict[int, list[Failure]] = {}
+
+    def fail(pos: int, failure: Failure) -> None:
+        failures.setdefault(pos, []).append(failure)
+
+    typed = pd.DataFrame(index=raw.index)
+    parse_bad: set[tuple[int, str]] = set()
+    for column in table.columns:
+        if column.name not in raw.columns:
+            typed[column.name] = pd.Series([None] * len(raw), index=raw.index, dtype=object)
+            continue
+        parsed = parse_column(raw[column.name], column)
+        typed[column.name] = parsed.values
+        for bad_pos in np.flatnonzero(parsed.bad).tolist():
+            fail(bad_pos, Failure(TYPE_CHECK, column.name, f"not a {column.kind.value}"))
+            parse_bad.add((bad_pos, column.name))
+
+    for pan_pos, names in _pan_rows(raw).items():
+        for name in names:
+            fail(pan_pos, Failure(PAN_CHECK, name, "looks like a full card number (masked)"))
+
+    refs = dict(reference_ids or {})
+    for meta, expectation, rows in _run_suite(table, typed, refs):
+        col, check = str(meta["column"]), str(meta["check"])
+        if check == "unique":
+            later = typed[col].duplicated(keep="first").to_numpy()
+            rows = [r for r in rows if later[r]]
+        if check == "not_null":
+            rows = [r for r in rows if (r, col) not in parse_bad]
+        for pos in rows:
+            fail(pos, Failure(expectation, col, check))
+
+    bad_rows = sorted(failures)
+    valid_mask = np.ones(len(raw), dtype=bool)
+    valid_mask[bad_rows] = False
+    counts: dict[str, int] = {}
+    for row_failures in failures.values():
+        for f in {(f.column, f.check) for f in row_failures}:
+            key = f"{f[0]}: {f[1]}"
+            counts[key] = counts.get(key, 0) + 1
+    valid = typed[valid_mask].reset_index(drop=True)
+    for column in table.columns:
+        if column.kind is Kind.INT and not column.nullable:
+            valid[column.name] = valid[column.name].astype("int64")  # no nulls left to carry
+    return CheckedRows(
+        valid=valid,
+        quarantined=_quarantine_frame(raw, bad_rows, failures, source),
+        failure_counts=dict(sorted(counts.items())),
+    )
+
+
+def _write_parquet_atomically(frame: pd.DataFrame, path: Path, schema: pa.Schema | None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrow = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        pq.write_table(arrow, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _find_files(input_dir: Path) -> tuple[dict[str, Path], list[str]]:
+    found: dict[str, Path] = {}
+    ignored: list[str] = []
+    for path in sorted(input_dir.iterdir()):
+        if path.is_dir() or path.name.startswith("."):
+            continue
+        if path.suffix in (".parquet", ".csv") and path.stem in TABLES:
+            if path.stem in found:
+                raise UnusableInputError(
+                    f"two files for table {path.stem}: {found[path.stem].name} and {path.name}"
+                )
+            found[path.stem] = path
+        else:
+            ignored.append(path.name)
+    return found, ignored
+
+
+def _check_paths(input_dir: Path, quarantine_dir: Path, valid_dir: Path | None) -> None:
+    if not input_dir.is_dir():
+        raise UnusableInputError(f"input folder {input_dir} does not exist or is not a folder")
+    inp = input_dir.resolve()
+    for label, out in (("quarantine", quarantine_dir), ("output", valid_dir)):
+        if out is None:
+            continue
+        if out.exists() and not out.is_dir():
+            raise UnusableInputError(f"{label} path {out} exists and is not a folder")
+        if out.resolve() == inp:
+            raise UnusableInputError(f"the {label} folder must not be the input folder")
+
+
+def _clear_outputs(name: str, quarantine_dir: Path, valid_dir: Path | None) -> None:
+    """Remove what an earlier run wrote for `name`, so this run's result stands alone."""
+    (quarantine_dir / f"{name}.parquet").unlink(missing_ok=True)
+    for stale in (quarantine_dir / "unreadable").glob(f"{name}.*"):
+        stale.unlink()
+    if valid_dir is not None:
+        (valid_dir / f"{name}.parquet").unlink(missing_ok=True)
+
+
+def validate_folder(
+    *,
+    input_dir: Path,
+    quarantine_dir: Path,
+    valid_dir: Path | None = None,
+    on_table: Callable[[str], None] | None = None,
+) -> ValidationReport:
+    """Validate every contract table in `input_dir`, quarantining what fails.
+
+    `on_table(name)` is called as each table starts, for progress display.
+
+    Raises:
+        UnusableInputError: the folders cannot be used (missing input, output is a file,
+            two files for one table).
+    """
+    _check_paths(input_dir, quarantine_dir, valid_dir)
+    files, ignored = _find_files(input_dir)
+    quarantine_dir.mkdir(parents=True, exist_ok=True)
+    ids_seen: dict[str, set[str]] = {}  # table -> every key read from its file
+    reports: dict[str, TableReport] = {}
+
+    for name, table in TABLES.items():
+        _clear_outputs(name, quarantine_dir, valid_dir)
+        path = files.get(name)
+        if path is None:
+            reports[name] = TableReport(name, TableStatus.ABSENT, reason="no file for this table")
+            continue
+        if on_table is not None:
+            on_table(name)
+        report = _validate_table(table, path, quarantine_dir, valid_dir, ids_seen)
+        reports[name] = report
+
+    result = ValidationReport(str(input_dir), str(quarantine_dir), reports, ignored)
+    summary = json.dumps(result.to_dict(), indent=2, ensure_ascii=False)
+    (quarantine_dir / SUMMARY_FILE).write_text(summary + "\n", encoding="utf-8")
+    return result
+
+
+def _validate_table(
+    table: Table,
+    path: Path,
+    quarantine_dir: Path,
+    valid_dir: Path | None,
+    ids_seen: dict[str, set[str]],
+) -> TableReport:
+    name = table.name
+    try:
+        raw = read_table_file(path)
+    except UnreadableFileError as exc:
+        target = quarantine_dir / "unreadable" / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+        return TableReport(name, TableStatus.UNREADABLE, source=path.name, reason=str(exc))
+
+    frame = raw.frame
+    forbidden = sorted(c for c in frame.columns if str(c).lower() in FORBIDDEN_COLUMNS)
+    frame = frame.drop(columns=forbidden)
+    key = table.key.name
+    if key in frame.columns:
+        ids_seen[name] = {str(v) for v in frame[key].dropna()}
+    missing = [c for c in table.required_columns if c not in frame.columns]
+    extra = sorted(str(c) for c in frame.columns if c not in table.column_names)
+
+    whole_reason = None
+    if forbidden:
+        whole_reason = (
+            f"carries forbidden card-data column(s) {', '.join(map(str, forbidden))}; "
+            "their values were not stored"
+        )
+    elif missing:
+        whole_reason = f"missing required column(s): {', '.join(missing)}"
+
+    references: dict[str, set[str]] = {}
+    if whole_reason is None:
+        for column in table.columns:
+            ref = column.references
+            if ref is not None and ref.table in ids_seen:
+                references[column.name] = ids_seen[ref.table]
+        checked = check_rows(table, frame, source=path.name, reference_ids=references)
+        quarantined, valid, counts = checked.quarantined, checked.valid, checked.failure_counts
+    else:
+        rows = list(range(len(frame)))
+        failure = Failure("file", "*", whole_reason)
+        quarantined = _quarantine_frame(frame, rows, {r: [failure] for r in rows}, path.name)
+        valid = frame.iloc[0:0]
+        counts = {whole_reason: len(frame)} if len(frame) else {}
+
+    quarantined = _append_malformed(quarantined, raw.malformed_lines, path.name)
+    if len(quarantined):
+        _write_parquet_atomically(quarantined, quarantine_dir / f"{name}.parquet", None)
+    if valid_dir is not None and whole_reason is None:
+        _write_parquet_atomically(valid, valid_dir / f"{name}.parquet", arrow_schema(table))
+    if raw.malformed_lines:
+        counts["*: malformed CSV line"] = len(raw.malformed_lines)
+
+    return TableReport(
+        name,
+        TableStatus.VALIDATED if whole_reason is None else TableStatus.QUARANTINED_WHOLE,
+        source=path.name,
+        rows_in=len(frame) + len(raw.malformed_lines),
+        rows_valid=len(valid),
+        rows_quarantined=len(quarantined),
+        reason=whole_reason,
+        failures=counts,
+        references_checked=sorted(f"{c} -> {_reference_name(table, c)}" for c in references),
+        extra_columns=extra,
+    )
+
+
+def _reference_name(table: Table, column: str) -> str:
+    ref = table.column(column).references
+    return "?" if ref is None else f"{ref.table}.{ref.column}"
+
+
+def _append_malformed(
+    quarantined: pd.DataFrame, lines: list[list[str]], source: str
+) -> pd.DataFrame:
+    if not lines:
+        return quarantined
+    extra = pd.DataFrame(
+        {
+            "_source_file": source,
+            "_source_row": pd.array([None] * len(lines), dtype="Int64"),
+            "_raw_line": [mask_pans(",".join(fields)) for fields in lines],
+            "_reason": "malformed CSV line: wrong number of fields",
+            "_failures": json.dumps(
+                [asdict(Failure("csv", "*", "malformed CSV line: wrong number of fields"))]
+            ),
+        }
+    )
+    return pd.concat([quarantined, extra], ignore_index=True)

@@ -1,0 +1,129 @@
+"""The `settlewatch` command line: thin wrappers over library functions.
+
+Each command parses its arguments, calls one library function and prints its result. Unusable
+arguments exit with code 2 and a one-line message on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from data_contracts import TABLES, UnusableInputError
+from data_contracts.docs import contract_markdown
+
+app = typer.Typer(
+    name="settlewatch",
+    help="Fraud and anomaly detection for unsettled POS transactions (交易未到账).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+USAGE_ERROR = 2
+
+
+def _usage_error(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(USAGE_ERROR)
+
+
+@app.command()
+def validate(
+    input_dir: Annotated[
+        Path, typer.Argument(help="Folder with one file per table: <table>.parquet or .csv.")
+    ],
+    quarantine: Annotated[
+        Path, typer.Option("--quarantine", "-q", help="Folder for quarantined rows and files.")
+    ],
+    valid_out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Also write the valid rows, typed, to this folder."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Check a folder of raw tables against the data contract; quarantine what fails.
+
+    Every invalid row goes to QUARANTINE/<table>.parquet with the failed checks and columns;
+    an unreadable file is copied to QUARANTINE/unreadable/. Exit code 0 when validation ran
+    (even with quarantined rows), 2 on unusable arguments.
+    """
+    from data_contracts.validate import validate_folder
+
+    try:
+        with err.status("validating") as status:
+            report = validate_folder(
+                input_dir=input_dir,
+                quarantine_dir=quarantine,
+                valid_dir=valid_out,
+                on_table=lambda name: status.update(f"validating {name}"),
+            )
+    except UnusableInputError as exc:
+        raise _usage_error(str(exc)) from exc
+
+    if as_json:
+        out.print_json(json.dumps(report.to_dict(), ensure_ascii=False))
+        return
+    grid = RichTable(title=f"validation of {input_dir}")
+    for heading in ("table", "status", "rows in", "valid", "quarantined", "reason"):
+        grid.add_column(
+            heading, justify="right" if heading.startswith(("rows", "val", "qu")) else "left"
+        )
+    for t in report.tables.values():
+        grid.add_row(
+            t.table,
+            t.status.value,
+            str(t.rows_in),
+            str(t.rows_valid),
+            str(t.rows_quarantined),
+            t.reason or "",
+        )
+    out.print(grid)
+    for t in report.tables.values():
+        for failure, count in t.failures.items():
+            out.print(f"  {t.table}: {count} row(s) failed {failure}")
+    if report.ignored_files:
+        err.print(f"ignored (not a contract table): {', '.join(report.ignored_files)}")
+    out.print(f"quarantine: {quarantine} (summary in {quarantine / 'summary.json'})")
+
+
+@app.command()
+def contract(
+    table: Annotated[
+        str | None, typer.Argument(help="One table to show; all tables when omitted.")
+    ] = None,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the whole contract as Markdown.")
+    ] = False,
+) -> None:
+    """Show the data contract: every table's columns, kinds, constraints and meanings."""
+    if markdown:
+        typer.echo(contract_markdown(), nl=False)
+        return
+    names = list(TABLES) if table is None else [table]
+    for name in names:
+        if name not in TABLES:
+            raise _usage_error(f"unknown table {name!r}; tables: {', '.join(TABLES)}")
+        spec = TABLES[name]
+        grid = RichTable(title=f"{name}: {spec.doc}", title_justify="left")
+        for heading in ("column", "kind", "null", "meaning"):
+            grid.add_column(heading)
+        for c in spec.columns:
+            grid.add_row(c.name, c.kind.value, "yes" if c.nullable else "no", c.doc)
+        out.print(grid)
+
+
+@app.callback()
+def main() -> None:
+    """settlewatch: delay, fraud or card trapping? Scores unsettled POS transactions."""
+
+
+if __name__ == "__main__":
+    app()

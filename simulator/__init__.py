@@ -1,0 +1,1 @@
+"""The synthetic acquirer: transaction and settlement histories (issue 3)."""
