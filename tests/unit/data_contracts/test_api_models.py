@@ -48,8 +48,14 @@ def test_errors_never_echo_the_refused_value():
 
 def test_tags_take_any_set_of_evidence_or_none():
     model = row_model(CLAIMS)
-    base = {"claim_id": "C1", "tx_id": "T1", "merchant_id": "M1",
-            "filed_at": "2026-01-06T10:00:00+08:00", "claimed_amount_fen": 100, "channel": "app"}
+    base = {
+        "claim_id": "C1",
+        "tx_id": "T1",
+        "merchant_id": "M1",
+        "filed_at": "2026-01-06T10:00:00+08:00",
+        "claimed_amount_fen": 100,
+        "channel": "app",
+    }
     for evidence in ("none", "receipt", "bank_sms,receipt"):
         model.model_validate({**base, "evidence": evidence})
     with pytest.raises(ValidationError):

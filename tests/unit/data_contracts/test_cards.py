@@ -28,7 +28,9 @@ def test_card_token_is_a_keyed_hash():
     assert "4111111111111111" not in token
 
 
-@pytest.mark.parametrize(("pan", "key"), [("4111111111111112", KEY), ("4111111111111111", b"short")])
+@pytest.mark.parametrize(
+    ("pan", "key"), [("4111111111111112", KEY), ("4111111111111111", b"short")]
+)
 def test_card_token_refuses_bad_input(pan, key):
     with pytest.raises(ValueError, match=r"card number|key"):
         card_token(pan, key=key)

@@ -28,8 +28,9 @@ def test_validate_json_summary_counts_every_row(tmp_path):
     frames = make_tables()
     frames["merchants"].loc[2, "bank_tier"] = "offshore"
     folder = write_parquet(frames, tmp_path / "in")
-    result = runner.invoke(app, ["validate", str(folder), "--quarantine", str(tmp_path / "q"),
-                                 "--json"])
+    result = runner.invoke(
+        app, ["validate", str(folder), "--quarantine", str(tmp_path / "q"), "--json"]
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     merchants = summary["tables"]["merchants"]
@@ -57,8 +58,14 @@ def test_validate_prints_a_table_without_json(tmp_path):
 )
 def test_unusable_arguments_exit_2_with_a_message(args, tmp_path):
     (tmp_path / "IN").mkdir()
-    args = [a if a.startswith("-") or a in ("validate", "contract") else str(tmp_path / a)
-            if a in ("IN", "QDIR") else a for a in args]
+    args = [
+        a
+        if a.startswith("-") or a in ("validate", "contract")
+        else str(tmp_path / a)
+        if a in ("IN", "QDIR")
+        else a
+        for a in args
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 2
     assert result.output.strip()
@@ -75,6 +82,12 @@ def test_two_files_for_one_table_is_a_usage_error(tmp_path):
 def test_contract_markdown_lists_every_table():
     result = runner.invoke(app, ["contract", "--markdown"])
     assert result.exit_code == 0
-    for name in ("merchants", "terminals", "transactions", "settlement_events", "claims",
-                 "outcomes"):
+    for name in (
+        "merchants",
+        "terminals",
+        "transactions",
+        "settlement_events",
+        "claims",
+        "outcomes",
+    ):
         assert f"## `{name}`" in result.stdout
