@@ -120,6 +120,48 @@ def contract(
         out.print(grid)
 
 
+@app.command()
+def features(
+    input_dir: Annotated[
+        Path, typer.Argument(help="Folder of contract tables (<table>.parquet), e.g. simulated.")
+    ],
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="Parquet file to write.")],
+) -> None:
+    """Compute the feature set for the whole scoring population found in a folder.
+
+    Each point is scored at its own scoring time: when its money became overdue or when its
+    claim was filed, whichever came first. Writes tx_id, as_of and one column per feature.
+    """
+    from features import FEATURE_SET, FeatureError, build_features, load_history, scoring_points
+
+    if not input_dir.is_dir():
+        raise _usage_error(f"input folder {input_dir} does not exist or is not a folder")
+    if not (input_dir / "transactions.parquet").exists():
+        raise _usage_error(f"{input_dir} holds no transactions.parquet")
+    if out_file.suffix != ".parquet":
+        raise _usage_error(f"--out must name a .parquet file, not {out_file.name}")
+    with err.status("loading history") as status:
+        history = load_history(input_dir)
+        status.update("finding the scoring population")
+        points = scoring_points(history)
+        try:
+            frame = build_features(
+                points.select("tx_id", "as_of"),
+                history,
+                on_family=lambda family: status.update(f"computing {family} features"),
+            )
+        except FeatureError as exc:
+            raise _usage_error(str(exc)) from exc
+    from features.offline import to_pandas
+
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    to_pandas(frame).to_parquet(out_file, index=False)
+    out.print(
+        f"{frame.height} scoring points x {len(FEATURE_SET.features)} features "
+        f"({FEATURE_SET.ref}) from {history.rows} history rows -> {out_file}"
+    )
+
+
 @app.callback()
 def main() -> None:
     """settlewatch: delay, fraud or card trapping? Scores unsettled POS transactions."""

@@ -1,0 +1,63 @@
+"""Calendar family: when the money is due, how overdue it is at `as_of`, and why it may wait."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from features._windows import US_HOUR
+from features.declarations import Dtype, Entity, Feature
+from features.families._context import Context
+from features.points import BEIJING_US
+
+__all__ = ["FEATURES", "compute"]
+
+_SRC = ("transactions", "merchants")
+
+
+def _f(name: str, dtype: Dtype, doc: str) -> Feature:
+    return Feature(name, "calendar", Entity.TRANSACTION, dtype, doc, sources=_SRC)
+
+
+FEATURES = (
+    _f("expected_arrival_hours", Dtype.FLOAT,
+       "Hours from the sale to its expected arrival (mode, cut-off, calendar, bank)."),
+    _f("hours_overdue", Dtype.FLOAT, "Hours past expected arrival at as_of (negative: not due)."),
+    _f("after_cutoff", Dtype.BOOL, "Sent at or after the 23:00 clearing cut-off."),
+    _f("non_workdays_to_arrival", Dtype.INT,
+       "Weekend and holiday days between the sale and its expected arrival."),
+    _f("settlement_mode", Dtype.CATEGORY, "The merchant's settlement mode."),
+    _f("bank_tier", Dtype.CATEGORY, "Tier of the merchant's receiving bank."),
+    _f("d0_over_quota", Dtype.BOOL, "A D0 merchant's sale beyond its daily quota: paid T1."),
+)  # fmt: skip
+
+
+def compute(ctx: Context) -> pl.DataFrame:
+    """The calendar family for every point."""
+    p = ctx.points
+    local_hour = ((pl.col("t") + BEIJING_US) % (24 * US_HOUR)) // US_HOUR
+    # Points are sales, so expected_us is set; a non-payable point falls back to its own time.
+    expected = pl.coalesce(pl.col("expected_us"), pl.col("t"))
+    out = p.select(
+        "pid",
+        ((expected - pl.col("t")) / US_HOUR).alias("expected_arrival_hours"),
+        ((pl.col("as_of") - expected) / US_HOUR).alias("hours_overdue"),
+        (local_hour >= ctx.rules.cutoff_hour).alias("after_cutoff"),
+        pl.col("settlement_mode"),
+        pl.col("bank_tier"),
+        pl.col("d0_over_quota").fill_null(False),
+        pl.col("t"),
+        expected.alias("_expected"),
+    )
+    epoch = dt.date(1970, 1, 1)
+    rest = [
+        ctx.calendar.non_workdays_between(
+            epoch + dt.timedelta(days=(t + BEIJING_US) // (24 * US_HOUR) + 1),
+            epoch + dt.timedelta(days=(e + BEIJING_US) // (24 * US_HOUR) - 1),
+        )
+        for t, e in zip(out["t"].to_list(), out["_expected"].to_list(), strict=True)
+    ]
+    return out.with_columns(pl.Series("non_workdays_to_arrival", rest, dtype=pl.Int64)).drop(
+        "t", "_expected"
+    )

@@ -1,0 +1,110 @@
+"""Merchant family: the merchant against its baseline, its claims, and its known past."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from features._windows import US_DAY, window_sums
+from features.declarations import Dtype, Entity, Feature
+from features.families._context import Context
+from features.points import APPROVED_SALE
+
+__all__ = ["FEATURES", "compute"]
+
+FRAUD_CLASSES = ("fraud", "card_trapping")
+_DAY, _MONTH, _QUARTER = dt.timedelta(days=1), dt.timedelta(days=30), dt.timedelta(days=90)
+
+
+def _f(name: str, dtype: Dtype, doc: str, window: dt.timedelta | None, **kw: object) -> Feature:
+    return Feature(name, "merchant", Entity.MERCHANT, dtype, doc, window=window, **kw)  # type: ignore[arg-type]
+
+
+FEATURES = (
+    _f("m_count_24h", Dtype.INT, "The merchant's messages in the 24h to the sale.", _DAY),
+    _f("m_volume_ratio", Dtype.FLOAT, "24h messages over the 30-day daily average.", _MONTH),
+    _f("m_avg_ticket_30d", Dtype.FLOAT, "Average approved sale (fen), 30 days.", _MONTH),
+    _f("m_void_ratio_30d", Dtype.FLOAT, "Voids per sale message, 30 days.", _MONTH),
+    _f("m_refund_ratio_30d", Dtype.FLOAT, "Refunds per sale message, 30 days.", _MONTH),
+    _f("m_claims_30d", Dtype.INT, "Claims the merchant filed in the 30 days to as_of.", _MONTH,
+       sources=("claims",)),
+    _f("m_days_since_payee_change", Dtype.FLOAT,
+       "Days since the payee account changed (null if never, or not yet at as_of).", None,
+       sources=("merchants",)),
+    _f("m_prior_delays_90d", Dtype.INT,
+       "The merchant's benign delays resolved in the 90 days to as_of.", _QUARTER,
+       sources=("outcomes", "transactions"), label_delay=True),
+    _f("m_prior_account_errors_90d", Dtype.INT,
+       "Of those, account errors (failed payouts).", _QUARTER,
+       sources=("outcomes", "transactions"), label_delay=True),
+    _f("m_prior_fraud", Dtype.INT,
+       "The merchant's fraud or trapping outcomes resolved by as_of (all time).", None,
+       sources=("outcomes", "transactions"), label_delay=True),
+)  # fmt: skip
+
+
+def compute(ctx: Context) -> pl.DataFrame:
+    """The merchant family for every point."""
+    p = ctx.points.select("pid", "merchant_id", "t", "as_of", "payee_account_changed_at")
+    tx = window_sums(
+        p, ctx.tx, key="merchant_id", anchor="t", time="ts",
+        windows={"24h": US_DAY, "30d": 30 * US_DAY},
+        values={
+            "n": pl.lit(1),
+            "sale": pl.col("msg_type") == "sale",
+            "paid_n": APPROVED_SALE,
+            "paid": pl.when(APPROVED_SALE).then(pl.col("amount_fen")).otherwise(0),
+            "void": pl.col("msg_type") == "void",
+            "refund": pl.col("msg_type") == "refund",
+        },
+    )  # fmt: skip
+    claims = window_sums(
+        p, ctx.history.claims, key="merchant_id", anchor="as_of", time="filed_at",
+        windows={"30d": 30 * US_DAY}, values={"claims": pl.lit(1)},
+    )  # fmt: skip
+    labels = ctx.history.outcomes.join(ctx.tx.select("tx_id", "merchant_id"), on="tx_id")
+    benign = pl.col("outcome_class") == "benign_delay"
+    past = window_sums(
+        p, labels, key="merchant_id", anchor="as_of", time="resolved_at",
+        windows={"90d": 90 * US_DAY, "all": 1 << 62},
+        values={
+            "delays": benign,
+            "account_errors": benign & (pl.col("outcome_reason") == "account_error"),
+            "fraud": pl.col("outcome_class").is_in(FRAUD_CLASSES),
+        },
+    )  # fmt: skip
+    sales = pl.col("sale_30d")
+
+    def per_sale(col: str) -> pl.Expr:
+        return pl.when(sales > 0).then(pl.col(col) / sales).otherwise(None)
+
+    changed = pl.col("payee_account_changed_at")
+    return (
+        p.select("pid", "as_of", changed)
+        .join(tx, on="pid")
+        .join(claims, on="pid")
+        .join(past, on="pid")
+        .select(
+            "pid",
+            pl.col("n_24h").alias("m_count_24h"),
+            (pl.col("n_24h") / (pl.col("n_30d") / 30).clip(lower_bound=1.0)).alias(
+                "m_volume_ratio"
+            ),
+            pl.when(pl.col("paid_n_30d") > 0)
+            .then(pl.col("paid_30d") / pl.col("paid_n_30d"))
+            .otherwise(None)
+            .alias("m_avg_ticket_30d"),
+            per_sale("void_30d").alias("m_void_ratio_30d"),
+            per_sale("refund_30d").alias("m_refund_ratio_30d"),
+            pl.col("claims_30d").alias("m_claims_30d"),
+            pl.when(changed <= pl.col("as_of"))
+            .then((pl.col("as_of") - changed) / US_DAY)
+            .otherwise(None)
+            .alias("m_days_since_payee_change"),
+            pl.col("delays_90d").alias("m_prior_delays_90d"),
+            pl.col("account_errors_90d").alias("m_prior_account_errors_90d"),
+            pl.col("fraud_all").alias("m_prior_fraud"),
+        )
+        .sort("pid")
+    )

@@ -1,0 +1,154 @@
+"""Terminal family: the terminal against its own baseline, and its cards' later fate."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from features._windows import US_DAY, window_rows, window_sums
+from features.declarations import Dtype, Entity, Feature
+from features.families._context import Context, haversine_km
+from features.points import BEIJING_US
+
+__all__ = ["FEATURES", "compute"]
+
+PICK_UP_CODES = ("04", "07", "41", "43")
+FRAUD_CLASSES = ("fraud", "card_trapping")
+_DAY, _WEEK, _MONTH = dt.timedelta(days=1), dt.timedelta(days=7), dt.timedelta(days=30)
+
+
+def _f(name: str, dtype: Dtype, doc: str, window: dt.timedelta, **kw: object) -> Feature:
+    return Feature(name, "terminal", Entity.TERMINAL, dtype, doc, window=window, **kw)  # type: ignore[arg-type]
+
+
+FEATURES = (
+    _f("term_count_24h", Dtype.INT, "The terminal's messages in the 24h to the sale.", _DAY),
+    _f("term_volume_ratio", Dtype.FLOAT,
+       "The terminal's 24h messages over its 30-day daily average.", _MONTH),
+    _f("term_cards_24h", Dtype.INT, "Distinct cards on the terminal in the 24h.", _DAY),
+    _f("term_void_ratio_30d", Dtype.FLOAT, "Share of the terminal's messages that are voids.",
+       _MONTH),
+    _f("term_reversal_ratio_30d", Dtype.FLOAT, "Share of reversals, 30 days.", _MONTH),
+    _f("term_capture_ratio_30d", Dtype.FLOAT, "Share of pick-up (capture) responses, 30 days.",
+       _MONTH),
+    _f("term_night_share_30d", Dtype.FLOAT, "Share of messages between 00:00 and 06:00.", _MONTH),
+    _f("term_drift_km_24h", Dtype.FLOAT,
+       "Mean distance of the terminal's reported positions from its registered place, 24h.",
+       _DAY, sources=("transactions", "terminals")),
+    _f("term_voided_cards_7d", Dtype.INT, "Distinct cards with a void on the terminal, 7 days.",
+       _WEEK),
+    _f("term_fraud_card_share_30d", Dtype.FLOAT,
+       "Share of the terminal's 30-day messages whose card was later confirmed in fraud or "
+       "trapping at another terminal, counting a label only once resolved by as_of.",
+       _MONTH, sources=("transactions", "outcomes"), label_delay=True),
+)  # fmt: skip
+
+
+def _sums(ctx: Context, p: pl.DataFrame) -> pl.DataFrame:
+    local_hour = ((pl.col("ts") + BEIJING_US) % US_DAY) // (US_DAY // 24)
+    s = window_sums(
+        p, ctx.tx, key="terminal_id", anchor="t", time="ts",
+        windows={"24h": US_DAY, "30d": 30 * US_DAY},
+        values={
+            "n": pl.lit(1),
+            "void": pl.col("msg_type") == "void",
+            "rev": pl.col("msg_type") == "reversal",
+            "cap": pl.col("response_code").is_in(PICK_UP_CODES),
+            "night": local_hour < 6,
+        },
+    )  # fmt: skip
+    n30 = pl.col("n_30d")
+
+    def share(col: str) -> pl.Expr:
+        return pl.when(n30 > 0).then(pl.col(col) / n30).otherwise(None)
+
+    return s.select(
+        "pid",
+        pl.col("n_24h").alias("term_count_24h"),
+        (pl.col("n_24h") / (n30 / 30).clip(lower_bound=1.0)).alias("term_volume_ratio"),
+        share("void_30d").alias("term_void_ratio_30d"),
+        share("rev_30d").alias("term_reversal_ratio_30d"),
+        share("cap_30d").alias("term_capture_ratio_30d"),
+        share("night_30d").alias("term_night_share_30d"),
+        n30.alias("_n30"),
+    )
+
+
+def _day_rows(ctx: Context, p: pl.DataFrame) -> pl.DataFrame:
+    rows = ctx.tx.select(
+        "terminal_id",
+        pl.col("ts").alias("t_h"),
+        "card_token",
+        pl.col("lat").alias("lat_h"),
+        pl.col("lon").alias("lon_h"),
+    )
+    day = window_rows(p, rows, on="terminal_id", anchor="t", time="t_h", length=US_DAY)
+    # A fixed order of rows makes the float mean the same whatever else the history holds.
+    day = day.sort("pid", "t_h", "card_token", "lat_h", "lon_h", nulls_last=True)
+    return day.group_by("pid", maintain_order=True).agg(
+        pl.col("card_token").n_unique().cast(pl.Int64).alias("term_cards_24h"),
+        haversine_km(pl.col("term_lat"), pl.col("term_lon"), pl.col("lat_h"), pl.col("lon_h"))
+        .mean()
+        .alias("term_drift_km_24h"),
+    )
+
+
+def _voided_cards(ctx: Context, p: pl.DataFrame) -> pl.DataFrame:
+    voids = ctx.tx.filter(pl.col("msg_type") == "void").select(
+        "terminal_id", pl.col("ts").alias("t_h"), pl.col("card_token").alias("card_h")
+    )
+    week = window_rows(p, voids, on="terminal_id", anchor="t", time="t_h", length=7 * US_DAY)
+    return week.group_by("pid").agg(
+        pl.col("card_h").n_unique().cast(pl.Int64).alias("term_voided_cards_7d")
+    )
+
+
+def _fraud_cards(ctx: Context, p: pl.DataFrame) -> pl.DataFrame:
+    """Messages in the window whose card had a fraud label elsewhere, resolved by as_of."""
+    labels = ctx.history.outcomes.filter(pl.col("outcome_class").is_in(FRAUD_CLASSES)).join(
+        ctx.tx.select("tx_id", "card_token", pl.col("terminal_id").alias("label_terminal")),
+        on="tx_id",
+    )
+    # Each message of a labelled card, with the earliest resolved label at another terminal.
+    flagged = (
+        ctx.tx.select("terminal_id", "card_token", pl.col("ts").alias("t_h"),
+                      pl.col("tx_id").alias("tx_h"))
+        .join(labels.select("card_token", "label_terminal", "resolved_at"), on="card_token")
+        .filter(pl.col("label_terminal") != pl.col("terminal_id"))
+        .group_by("tx_h", "terminal_id", "t_h")
+        .agg(pl.col("resolved_at").min())
+    )  # fmt: skip
+    hits = window_rows(p, flagged, on="terminal_id", anchor="t", time="t_h", length=30 * US_DAY)
+    return (
+        hits.filter(pl.col("resolved_at") <= pl.col("as_of"))
+        .group_by("pid")
+        .agg(pl.len().cast(pl.Int64).alias("_flagged"))
+    )
+
+
+def compute(ctx: Context) -> pl.DataFrame:
+    """The terminal family for every point."""
+    p = ctx.points.select("pid", "terminal_id", "t", "as_of", "term_lat", "term_lon")
+    out = (
+        _sums(ctx, p)
+        .join(_day_rows(ctx, p), on="pid", how="left")
+        .join(_voided_cards(ctx, p), on="pid", how="left")
+        .join(_fraud_cards(ctx, p), on="pid", how="left")
+    )
+    return out.select(
+        "pid",
+        "term_count_24h",
+        "term_volume_ratio",
+        pl.col("term_cards_24h").fill_null(0),
+        "term_void_ratio_30d",
+        "term_reversal_ratio_30d",
+        "term_capture_ratio_30d",
+        "term_night_share_30d",
+        "term_drift_km_24h",
+        pl.col("term_voided_cards_7d").fill_null(0),
+        pl.when(pl.col("_n30") > 0)
+        .then(pl.col("_flagged").fill_null(0) / pl.col("_n30"))
+        .otherwise(None)
+        .alias("term_fraud_card_share_30d"),
+    ).sort("pid")

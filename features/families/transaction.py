@@ -1,0 +1,147 @@
+"""Transaction family: the scored message itself and what happened to it by `as_of`."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from features._windows import US_DAY, US_HOUR, US_MINUTE, window_rows
+from features.declarations import Dtype, Entity, Feature
+from features.families._context import Context, haversine_km
+from features.points import APPROVED_SALE, BEIJING_US
+
+__all__ = ["FEATURES", "compute"]
+
+#: Limits that cash-out amounts sit just under (yuan): card and transaction limits.
+LIMITS_YUAN = (1_000, 5_000, 10_000, 20_000, 50_000)
+JUST_UNDER_SHARE = 0.02  # within 2% below a limit (9,990 and 49,800 both qualify)
+REPEAT_WINDOW = 10 * US_MINUTE
+
+
+def _f(name: str, dtype: Dtype, doc: str, **kw: object) -> Feature:
+    return Feature(name, "transaction", Entity.TRANSACTION, dtype, doc, **kw)  # type: ignore[arg-type]
+
+
+FEATURES = (
+    _f("amount_fen", Dtype.FLOAT, "Amount in fen."),
+    _f("log_amount", Dtype.FLOAT, "Natural log of 1 + amount in yuan."),
+    _f("is_round_amount", Dtype.BOOL, "Amount is a whole hundred yuan."),
+    _f("is_just_under_limit", Dtype.BOOL, "Amount within 2% below a common limit (1k-50k yuan)."),
+    _f("hour", Dtype.INT, "Hour of day, Beijing time."),
+    _f("is_night", Dtype.BOOL, "Between 00:00 and 06:00 Beijing time."),
+    _f("weekday", Dtype.INT, "Day of week, Monday = 0."),
+    _f("entry_mode", Dtype.CATEGORY, "How the card was read."),
+    _f("response_code", Dtype.CATEGORY, "Issuer response code."),
+    _f("is_credit", Dtype.BOOL, "Credit card."),
+    _f("mcc_mismatch", Dtype.BOOL, "MCC sent differs from the merchant's registered MCC.",
+       sources=("transactions", "merchants")),
+    _f("distance_from_terminal_km", Dtype.FLOAT,
+       "Distance from the terminal's registered place to where it reported it was.",
+       sources=("transactions", "terminals")),
+    _f("terminal_is_mpos", Dtype.BOOL, "The terminal is a mobile POS.", sources=("terminals",)),
+    _f("merchant_age_days", Dtype.FLOAT, "Days since the merchant was onboarded.",
+       sources=("merchants",)),
+    _f("voided", Dtype.BOOL, "A void of this sale was sent by as_of."),
+    _f("minutes_to_void", Dtype.FLOAT, "Minutes from the sale to its void (null if none)."),
+    _f("reversed", Dtype.BOOL, "A reversal of this sale was sent by as_of."),
+    _f("minutes_to_reversal", Dtype.FLOAT, "Minutes from the sale to its reversal."),
+    _f("refunded", Dtype.BOOL, "A refund of this sale was sent by as_of."),
+    _f("repeat_same_card_amount", Dtype.INT,
+       "Other approved sales of the same card and amount on the terminal within 10 minutes.",
+       window=dt.timedelta(minutes=10)),
+)  # fmt: skip
+
+
+def _follow_ups(ctx: Context) -> pl.DataFrame:
+    """Voids, reversals and refunds of each point's transaction sent by `as_of`."""
+    followers = ctx.tx.filter(pl.col("original_tx_id").is_not_null()).select(
+        pl.col("original_tx_id").alias("tx_id"),
+        pl.col("msg_type").alias("kind"),
+        pl.col("ts").alias("t_f"),
+    )
+    p = ctx.points.select("pid", "tx_id", "t", "as_of")
+    joined = p.join(followers, on="tx_id", how="inner").filter(pl.col("t_f") <= pl.col("as_of"))
+
+    def first(kind: str) -> pl.Expr:
+        return (
+            ((pl.col("t_f") - pl.col("t")) / US_MINUTE)
+            .filter(pl.col("kind") == kind)
+            .min()
+            .cast(pl.Float64)
+        )
+
+    agg = joined.group_by("pid").agg(
+        first("void").alias("minutes_to_void"),
+        first("reversal").alias("minutes_to_reversal"),
+        (pl.col("kind") == "refund").any().alias("refunded"),
+    )
+    return (
+        p.select("pid")
+        .join(agg, on="pid", how="left")
+        .with_columns(
+            pl.col("minutes_to_void").is_not_null().alias("voided"),
+            pl.col("minutes_to_reversal").is_not_null().alias("reversed"),
+            pl.col("refunded").fill_null(False),
+        )
+    )
+
+
+def _repeats(ctx: Context) -> pl.DataFrame:
+    """Other approved sales, same card, amount and terminal, within 10 minutes, by as_of."""
+    rows = ctx.tx.filter(APPROVED_SALE).select(
+        "terminal_id",
+        "card_token",
+        "amount_fen",
+        pl.col("tx_id").alias("tx_id_r"),
+        pl.col("ts").alias("t_r"),
+    )
+    p = ctx.points.select("pid", "tx_id", "terminal_id", "card_token", "amount_fen", "t", "as_of")
+    joined = window_rows(
+        p,
+        rows,
+        on=["terminal_id", "card_token", "amount_fen"],
+        anchor="as_of",
+        time="t_r",
+        length=None,
+    ).filter(
+        ((pl.col("t_r") - pl.col("t")).abs() <= REPEAT_WINDOW)
+        & (pl.col("tx_id_r") != pl.col("tx_id"))
+    )
+    counts = joined.group_by("pid").agg(pl.len().cast(pl.Int64).alias("repeat_same_card_amount"))
+    return (
+        p.select("pid")
+        .join(counts, on="pid", how="left")
+        .with_columns(pl.col("repeat_same_card_amount").fill_null(0))
+    )
+
+
+def compute(ctx: Context) -> pl.DataFrame:
+    """The transaction family for every point."""
+    p = ctx.points
+    yuan = pl.col("amount_fen") / 100
+    under = pl.lit(False)
+    for limit in LIMITS_YUAN:
+        under = under | ((yuan < limit) & (yuan >= limit * (1 - JUST_UNDER_SHARE)))
+    local = pl.col("t") + BEIJING_US
+    onboard_us = pl.col("onboard_date").cast(pl.Datetime("us")).dt.epoch("us") - BEIJING_US
+    base = p.select(
+        "pid",
+        pl.col("amount_fen").cast(pl.Float64),
+        (1 + yuan).log().alias("log_amount"),
+        ((pl.col("amount_fen") % 10_000) == 0).alias("is_round_amount"),
+        under.alias("is_just_under_limit"),
+        ((local % US_DAY) // US_HOUR).cast(pl.Int64).alias("hour"),
+        (((local % US_DAY) // US_HOUR) < 6).alias("is_night"),
+        ((local // US_DAY + 3) % 7).cast(pl.Int64).alias("weekday"),  # 1970-01-01 was a Thursday
+        pl.col("entry_mode"),
+        pl.col("response_code"),
+        (pl.col("card_type") == "credit").alias("is_credit"),
+        (pl.col("mcc") != pl.col("m_mcc")).fill_null(False).alias("mcc_mismatch"),
+        haversine_km(pl.col("term_lat"), pl.col("term_lon"), pl.col("lat"), pl.col("lon")).alias(
+            "distance_from_terminal_km"
+        ),
+        (pl.col("device_type") == "mpos").fill_null(False).alias("terminal_is_mpos"),
+        ((pl.col("t") - onboard_us) / US_DAY).alias("merchant_age_days"),
+    )
+    return base.join(_follow_ups(ctx), on="pid").join(_repeats(ctx), on="pid").sort("pid")

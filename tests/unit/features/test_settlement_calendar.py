@@ -1,0 +1,46 @@
+"""Working days from chinese-calendar, operator schedules beyond it, a clear error outside."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from features import CalendarRangeError, FeatureError
+from features.settlement_calendar import WorkdayCalendar, load_schedule
+
+
+def test_weekends_and_holidays_rest_and_make_up_days_work():
+    cal = WorkdayCalendar()
+    assert cal.is_workday(dt.date(2026, 3, 4))  # a Wednesday
+    assert not cal.is_workday(dt.date(2026, 3, 7))  # a Saturday
+    assert not cal.is_workday(dt.date(2026, 10, 1))  # National Day
+    assert cal.next_workday_after(dt.date(2026, 9, 30)) == dt.date(2026, 10, 8)
+    make_up = [d for d in (dt.date(2026, 9, 27), dt.date(2026, 10, 10)) if cal.is_workday(d)]
+    assert make_up, "2026 has a make-up Saturday or Sunday around National Day"
+
+
+def test_a_year_beyond_the_package_is_a_clear_error():
+    with pytest.raises(CalendarRangeError, match="2027-01-04 is outside the working-day calendar"):
+        WorkdayCalendar().is_workday(dt.date(2027, 1, 4))
+
+
+def test_an_operator_schedule_extends_the_calendar(tmp_path):
+    path = tmp_path / "2027.json"
+    path.write_text(json.dumps({"years": [2027], "holidays": ["2027-01-01"],
+                                "workdays": ["2027-01-09"]}))  # fmt: skip
+    cal = load_schedule(path)
+    assert not cal.is_workday(dt.date(2027, 1, 1))  # a Friday, but a holiday
+    assert cal.is_workday(dt.date(2027, 1, 9))  # a Saturday, but a make-up day
+    assert cal.is_workday(dt.date(2027, 1, 4))
+    assert cal.known_years[1] == 2027
+    with pytest.raises(CalendarRangeError):
+        cal.is_workday(dt.date(2028, 1, 3))
+
+
+def test_a_bad_schedule_file_is_refused(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"years": [2027], "holidays": ["2028-01-01"]}))
+    with pytest.raises(FeatureError, match="outside its years"):
+        load_schedule(path)
