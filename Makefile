@@ -21,8 +21,15 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	@touch $(STAMP)
 
-run: install ## Show the data contract (more joins as the simulator, models and API land)
-	$(BIN)/settlewatch contract
+run: install ## Simulate a dataset, validate it, build its features, and say where all is
+	$(BIN)/settlewatch simulate --out $(DATA) --merchants 200 --days 30 --start 2026-03-02 --seed 1
+	$(BIN)/settlewatch validate $(DATA) --quarantine data/quarantine --out data/valid
+	$(BIN)/settlewatch features data/valid --out data/features.parquet
+	@echo
+	@echo "simulated tables:   $(DATA)/"
+	@echo "validated tables:   data/valid/   (quarantine: data/quarantine/)"
+	@echo "features:           data/features.parquet"
+	@echo "The scoring API and the analyst pages join 'make run' with issues 6 and 7."
 
 lint: install ## ruff lint and format check
 	$(BIN)/ruff check .

@@ -83,6 +83,10 @@ def _is_missing(raw: pd.Series) -> np.ndarray:
 
 def _parse_text(raw: pd.Series) -> ParsedColumn:
     missing = _is_missing(raw)
+    if pd.api.types.is_string_dtype(raw.dtype) and not pd.api.types.is_object_dtype(raw.dtype):
+        # A string column holds only strings: nothing to check cell by cell.
+        values = raw.astype(object).where(~missing, None)
+        return ParsedColumn(values, np.zeros(len(raw), dtype=bool))
     out = np.empty(len(raw), dtype=object)
     bad = np.zeros(len(raw), dtype=bool)
     for i, (value, absent) in enumerate(zip(raw.to_numpy(dtype=object), missing, strict=True)):

@@ -61,6 +61,8 @@ class Column:
         max_value: inclusive upper bound for INT and FLOAT columns.
         unique: the column is the table's key: no two rows share a value.
         references: the column refers to another table's key.
+        pan_scan: refuse values holding something that looks like a full card number; off
+            only for keyed hashes, whose hex digits can form a Luhn-valid run by chance.
     """
 
     name: str
@@ -74,6 +76,7 @@ class Column:
     max_value: float | None = None
     unique: bool = False
     references: ForeignKey | None = None
+    pan_scan: bool = True
 
     def __post_init__(self) -> None:
         if self.kind in (Kind.ENUM, Kind.TAGS) and not self.values:

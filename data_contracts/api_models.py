@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import cache
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictInt,
+    ValidationInfo,
     create_model,
     field_validator,
 )
@@ -31,13 +32,16 @@ __all__ = ["ContractRow", "row_model"]
 class ContractRow(BaseModel):
     """Base of every derived row model."""
 
+    #: fields exempt from the card-number check (keyed hashes), set per derived model
+    _pan_exempt: ClassVar[frozenset[str]] = frozenset()
+
     # hide_input_in_errors: an error must never echo a value back (it could be a card number).
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     @field_validator("*", mode="after")
     @classmethod
-    def _no_card_numbers(cls, value: Any) -> Any:
-        if isinstance(value, str) and find_pans(value):
+    def _no_card_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and info.field_name not in cls._pan_exempt and find_pans(value):
             raise ValueError("looks like a full card number; send card_token, BIN and last4")
         if isinstance(value, dt.datetime):
             return value.astimezone(TIMEZONE)
@@ -77,4 +81,5 @@ def row_model(table: Table) -> type[ContractRow]:
     fields: dict[str, Any] = {c.name: (_annotation(c), _field(c)) for c in table.columns}
     name = "".join(part.title() for part in table.name.split("_")) + "Row"
     model: type[ContractRow] = create_model(name, __base__=ContractRow, __doc__=table.doc, **fields)
+    model._pan_exempt = frozenset(c.name for c in table.columns if not c.pan_scan)
     return model

@@ -9,7 +9,6 @@ as `expect_column_values_to_be_of_type` by the parser.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
 from typing import Any
 
 from data_contracts._schema import Column, Kind, Table
@@ -36,7 +35,7 @@ def gx_context() -> Any:
     return _context
 
 
-def _column_expectations(column: Column, reference_ids: Iterable[str] | None) -> list[Any]:
+def _column_expectations(column: Column) -> list[Any]:
     import great_expectations as gx
 
     e: Any = gx.expectations  # typed as Any: GE's package does not re-export its classes
@@ -68,34 +67,23 @@ def _column_expectations(column: Column, reference_ids: Iterable[str] | None) ->
         )
     if column.unique:
         out.append(e.ExpectColumnValuesToBeUnique(column=name, meta=meta("unique")))
-    if column.references is not None and reference_ids is not None:
-        ref = column.references
-        out.append(
-            e.ExpectColumnValuesToBeInSet(
-                column=name,
-                value_set=sorted(set(reference_ids)),
-                meta={"column": name, "check": f"references {ref.table}.{ref.column}"},
-            )
-        )
     return out
 
 
-def build_suite(table: Table, *, reference_ids: Mapping[str, Iterable[str]] | None = None) -> Any:
-    """The expectation suite of `table`.
+def build_suite(table: Table) -> Any:
+    """The expectation suite of `table`: types aside, every per-row rule of its declaration.
 
-    Args:
-        table: the contract table.
-        reference_ids: for each referencing column, the ids it may take; a column absent from
-            the mapping gets no reference check (its parent table was not supplied).
+    References between tables are checked by the validator itself (`validate.py`): GE copies
+    an expectation's value set on every access, and a set of 100,000 parent ids made one
+    suite take minutes.
     """
     import great_expectations as gx
     from great_expectations.expectations.row_conditions import Column as GxColumn
 
     e: Any = gx.expectations
-    refs = reference_ids or {}
     expectations: list[Any] = []
     for column in table.columns:
-        expectations += _column_expectations(column, refs.get(column.name))
+        expectations += _column_expectations(column)
     for rule in table.rules:
         condition = GxColumn(rule.when_column).is_in(rule.when_values)
         rule_meta = {"column": rule.column, "check": rule.name}

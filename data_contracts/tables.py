@@ -266,6 +266,7 @@ TRANSACTIONS = Table(
             Kind.STRING,
             "HMAC-SHA256 (hex) of the full card number under the acquirer's secret key.",
             pattern=r"[0-9a-f]{64}",
+            pan_scan=False,
         ),
         Column(
             "card_bin", Kind.STRING, "First six digits of the card number (BIN).", pattern=r"\d{6}"

@@ -33,12 +33,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from data_contracts._parse import UnreadableFileError, parse_column, read_table_file
 from data_contracts._schema import Kind, Table
 from data_contracts.arrow import arrow_schema
-from data_contracts.cards import DIGIT_RUN_PATTERN, FORBIDDEN_COLUMNS, find_pans, mask_pans
+from data_contracts.cards import FORBIDDEN_COLUMNS, find_pans, mask_pans
 from data_contracts.errors import ContractError, UnusableInputError
 from data_contracts.expectations import build_suite, gx_context
 from data_contracts.tables import TABLES
@@ -55,6 +56,7 @@ __all__ = [
 
 TYPE_CHECK = "expect_column_values_to_be_of_type"
 PAN_CHECK = "no_full_card_number"
+REFERENCE_CHECK = "expect_column_values_to_be_in_set"  # the parent table's ids
 SUMMARY_FILE = "summary.json"
 
 
@@ -136,10 +138,13 @@ def _raw_text(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _pan_rows(frame: pd.DataFrame) -> dict[int, list[str]]:
+def _pan_rows(frame: pd.DataFrame, table: Table) -> dict[int, list[str]]:
     """Row positions whose text cells hold something that looks like a full card number."""
     hits: dict[int, list[str]] = {}
+    exempt = {c.name for c in table.columns if not c.pan_scan}
     for name in frame.columns:
+        if name in exempt:
+            continue
         column = frame[name]
         if pd.api.types.is_float_dtype(column) or not (
             pd.api.types.is_object_dtype(column)
@@ -148,8 +153,11 @@ def _pan_rows(frame: pd.DataFrame) -> dict[int, list[str]]:
         ):
             continue
         text = column.astype(object).where(column.notna(), "").astype(str)
-        # A vectorized regex narrows the cells; the Luhn check runs only on those few.
-        candidates = np.flatnonzero(text.str.contains(DIGIT_RUN_PATTERN, regex=True).to_numpy())
+        # Arrow's regex (no look-arounds) narrows the cells to those with 13 digits in a row;
+        # the exact pattern and the Luhn check run only on those few.
+        arrow = pa.array(text.to_numpy(dtype=object), type=pa.string())
+        has_run = pc.match_substring_regex(arrow, r"\d{13}").to_numpy(zero_copy_only=False)
+        candidates = np.flatnonzero(has_run)
         for pos in candidates.tolist():
             if find_pans(text.iloc[pos]):
                 hits.setdefault(pos, []).append(str(name))
@@ -171,9 +179,7 @@ def _quarantine_frame(
     return out
 
 
-def _run_suite(
-    table: Table, typed: pd.DataFrame, reference_ids: Mapping[str, Iterable[str]]
-) -> list[tuple[dict[str, Any], str, list[int]]]:
+def _run_suite(table: Table, typed: pd.DataFrame) -> list[tuple[dict[str, Any], str, list[int]]]:
     """Run the table's suite; for each expectation: its meta, its type, its failing rows."""
     if typed.empty:
         return []
@@ -185,9 +191,7 @@ def _run_suite(
         batch_parameters={"dataframe": typed}
     )
     try:
-        result = batch.validate(
-            build_suite(table, reference_ids=reference_ids), result_format="COMPLETE"
-        )
+        result = batch.validate(build_suite(table), result_format="COMPLETE")
     finally:
         context.data_sources.delete(name)
     out = []
@@ -234,12 +238,19 @@ def check_rows(
             fail(bad_pos, Failure(TYPE_CHECK, column.name, f"not a {column.kind.value}"))
             parse_bad.add((bad_pos, column.name))
 
-    for pan_pos, names in _pan_rows(raw).items():
+    for pan_pos, names in _pan_rows(raw, table).items():
         for name in names:
             fail(pan_pos, Failure(PAN_CHECK, name, "looks like a full card number (masked)"))
 
-    refs = dict(reference_ids or {})
-    for meta, expectation, rows in _run_suite(table, typed, refs):
+    for name, ids in (reference_ids or {}).items():
+        values = typed[name]
+        parent = table.column(name).references
+        dangling = values.notna() & ~values.isin(ids if isinstance(ids, set) else set(ids))
+        for pos in np.flatnonzero(dangling.to_numpy()).tolist():
+            check = f"references {parent.table}.{parent.column}" if parent else "references"
+            fail(pos, Failure(REFERENCE_CHECK, name, check))
+
+    for meta, expectation, rows in _run_suite(table, typed):
         col, check = str(meta["column"]), str(meta["check"])
         if check == "unique":
             later = typed[col].duplicated(keep="first").to_numpy()

@@ -39,15 +39,20 @@ def create_history_tables(engine: Engine) -> None:
     METADATA.create_all(engine)
 
 
-def write_history(engine: Engine, history: History, *, chunk: int = 50_000) -> None:
-    """Append every row of `history` to the stored tables (for loading and tests)."""
+def write_history(engine: Engine, history: History, *, chunk: int = 100_000) -> None:
+    """Append every row of `history` to the stored tables (bulk loading and tests)."""
     create_history_tables(engine)
+    marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
     with engine.begin() as conn:
         for name in TABLES:
             frame = history.table(name)
+            columns = ", ".join(frame.columns)
+            places = ", ".join([marker] * frame.width)
+            # Straight to the driver's executemany with tuples: several times faster than
+            # SQLAlchemy's per-row dictionaries for millions of rows.
+            sql = f"INSERT INTO {name} ({columns}) VALUES ({places})"
             for start in range(0, frame.height, chunk):
-                rows = frame.slice(start, chunk).to_dicts()
-                conn.execute(T[name].insert(), rows)
+                conn.exec_driver_sql(sql, frame.slice(start, chunk).rows())
 
 
 def _frame(conn: Connection, name: str, query: Select[Any]) -> pl.DataFrame:

@@ -60,3 +60,9 @@ def test_tags_take_any_set_of_evidence_or_none():
         model.model_validate({**base, "evidence": evidence})
     with pytest.raises(ValidationError):
         model.model_validate({**base, "evidence": "photo"})
+
+
+def test_a_card_token_whose_hex_holds_a_luhn_run_is_still_a_token():
+    token = "4111111111111111" + "ab" * 24  # 64 hex characters
+    row = row_model(TRANSACTIONS).model_validate({**GOOD, "card_token": token})
+    assert row.card_token == token  # type: ignore[attr-defined]

@@ -243,3 +243,11 @@ def test_malformed_csv_lines_are_kept_not_dropped(tmp_path):
     q = pd.read_parquet(tmp_path / "q" / "merchants.parquet")
     assert q["merchant_id"].tolist()[0] == "M9998"
     assert q["_raw_line"].tolist()[1] == "M9999,5411,310000,31,121,2025-01-01,T1,state,,extra"
+
+
+def test_card_tokens_are_not_mistaken_for_card_numbers(tmp_path):
+    frames = make_tables()
+    frames["transactions"].loc[0, "card_token"] = "4111111111111111" + "ab" * 24
+    folder = write_parquet(frames, tmp_path / "in")
+    report = validate_folder(input_dir=folder, quarantine_dir=tmp_path / "q")
+    assert report.tables["transactions"].rows_quarantined == 0

@@ -91,3 +91,37 @@ def test_contract_markdown_lists_every_table():
         "outcomes",
     ):
         assert f"## `{name}`" in result.stdout
+
+
+def test_simulate_then_validate_then_features_end_to_end(tmp_path):
+    sim = tmp_path / "sim"
+    result = runner.invoke(
+        app,
+        ["simulate", "--out", str(sim), "--merchants", "15", "--days", "7",
+         "--start", "2026-03-02", "--seed", "3"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "unsettled set" in result.stdout
+    result = runner.invoke(app, ["validate", str(sim), "-q", str(tmp_path / "q"),
+                                 "--out", str(tmp_path / "ok"), "--json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    tables = json.loads(result.stdout)["tables"]
+    assert all(t["rows_quarantined"] == 0 and t["rows_valid"] > 0 for t in tables.values())
+    result = runner.invoke(app, ["features", str(tmp_path / "ok"), "--out",
+                                 str(tmp_path / "f.parquet")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "f.parquet").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--start", "2026-13-01"],
+        ["--start", "2026-12-28"],  # the payout look-ahead runs into 2027, unknown yet
+        ["--merchants", "0"],
+    ],
+)
+def test_simulate_refuses_unusable_arguments(args, tmp_path):
+    result = runner.invoke(app, ["simulate", "--out", str(tmp_path / "s"), "--days", "3", *args])
+    assert result.exit_code == 2
+    assert result.output.strip()
