@@ -22,13 +22,16 @@ $(STAMP): pyproject.toml requirements.lock
 	@touch $(STAMP)
 
 run: install ## Simulate a dataset, validate it, build its features, and say where all is
-	$(BIN)/settlewatch simulate --out $(DATA) --merchants 200 --days 30 --start 2026-03-02 --seed 1
+	$(BIN)/settlewatch simulate --out $(DATA) --merchants 200 --days 90 --start 2026-01-05 --seed 1
 	$(BIN)/settlewatch validate $(DATA) --quarantine data/quarantine --out data/valid
 	$(BIN)/settlewatch features data/valid --out data/features.parquet
+	$(BIN)/settlewatch train data/valid --register --metrics-out data/metrics.json
 	@echo
 	@echo "simulated tables:   $(DATA)/"
 	@echo "validated tables:   data/valid/   (quarantine: data/quarantine/)"
 	@echo "features:           data/features.parquet"
+	@echo "model and runs:     MLflow store sqlite:///mlflow.db (artifacts in mlruns/);"
+	@echo "                    browse with: .venv/bin/mlflow ui --backend-store-uri sqlite:///mlflow.db"
 	@echo "The scoring API and the analyst pages join 'make run' with issues 6 and 7."
 
 lint: install ## ruff lint and format check

@@ -63,6 +63,10 @@ def card_windows_pandas(tx: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
 def timed(fn, repeat: int) -> tuple[float, object]:  # type: ignore[no-untyped-def]
     times, result = [], None
     for _ in range(repeat):
@@ -82,18 +86,31 @@ def main() -> None:
     history = load_history(args.data)
     points = scoring_points(history).select("tx_id", "as_of")
     rows = history.rows
-    offline_s, _ = timed(lambda: build_features(points, history), args.repeat)
-
     tx = history.transactions.select("card_token", "ts", "amount_fen")
-    tx_pd = tx.to_pandas()
+    n_tx = tx.height
+    say(f"dataset: {args.data} — {rows:,} history rows, {n_tx:,} transactions, "
+        f"{points.height:,} scoring points; medians of {args.repeat} runs\n")  # fmt: skip
+    say("| measurement | time | throughput |")
+    say("| --- | --- | --- |")
+
+    offline_s, _ = timed(lambda: build_features(points, history), args.repeat)
+    say(f"| offline build, whole scoring population | {offline_s:.1f} s | "
+        f"{rows / offline_s:,.0f} history rows/s |")  # fmt: skip
+
     polars_s, _ = timed(lambda: card_windows_polars(tx), args.repeat)
+    say(f"| card windows, settlewatch (Polars window_sums) | {polars_s:.2f} s | "
+        f"{n_tx / polars_s:,.0f} rows/s |")  # fmt: skip
+    tx_pd = tx.to_pandas()
     pandas_s, _ = timed(lambda: card_windows_pandas(tx_pd), args.repeat)
+    say(f"| card windows, pandas groupby().rolling() | {pandas_s:.2f} s | "
+        f"{n_tx / pandas_s:,.0f} rows/s ({pandas_s / polars_s:.1f}x slower) |")  # fmt: skip
 
     with tempfile.TemporaryDirectory() as tmp:
         engine = create_engine(f"sqlite:///{Path(tmp) / 'history.db'}")
         load_start = time.perf_counter()
         write_history(engine, history)
         load_s = time.perf_counter() - load_start
+        say(f"| load history into SQLite | {load_s:.1f} s | {rows / load_s:,.0f} rows/s |")
         online = OnlineFeatures(engine)
         sample = points.sample(min(args.online_points, points.height), seed=0)
         latencies = []
@@ -102,21 +119,8 @@ def main() -> None:
             online.get(tx_id, as_of)
             latencies.append((time.perf_counter() - start) * 1000)
         warm = latencies[len(latencies) // 10 :]  # the first tenth warms caches
-
-    n_tx = tx.height
-    print(f"dataset: {args.data} — {rows:,} history rows, {n_tx:,} transactions, "
-          f"{points.height:,} scoring points; medians of {args.repeat} runs\n")  # fmt: skip
-    print("| measurement | time | throughput |")
-    print("| --- | --- | --- |")
-    print(f"| offline build, whole scoring population | {offline_s:.1f} s | "
-          f"{rows / offline_s:,.0f} history rows/s |")  # fmt: skip
-    print(f"| card windows, settlewatch (Polars window_sums) | {polars_s:.2f} s | "
-          f"{n_tx / polars_s:,.0f} rows/s |")  # fmt: skip
-    print(f"| card windows, pandas groupby().rolling() | {pandas_s:.2f} s | "
-          f"{n_tx / pandas_s:,.0f} rows/s ({pandas_s / polars_s:.1f}x slower) |")  # fmt: skip
-    print(f"| load history into SQLite | {load_s:.1f} s | {rows / load_s:,.0f} rows/s |")
-    print(f"| online features, one transaction (SQLite) | p50 {np.percentile(warm, 50):.1f} ms, "
-          f"p99 {np.percentile(warm, 99):.1f} ms | {len(warm)} requests |")  # fmt: skip
+        say(f"| online features, one transaction (SQLite) | p50 {np.percentile(warm, 50):.1f} ms"
+            f", p99 {np.percentile(warm, 99):.1f} ms | {len(warm)} requests |")  # fmt: skip
 
 
 if __name__ == "__main__":

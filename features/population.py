@@ -1,9 +1,9 @@
 """The scoring population and each point's scoring time (DOMAIN §3).
 
-A transaction is in the population when its money is overdue (an approved sale not credited by
-expected arrival + grace) or when a claim names it. Its scoring time is when its money became
-overdue or when its first claim was filed, whichever came first. Only what the history holds is
-used: no label.
+A transaction is in the population when its money is overdue (an approved sale, neither voided
+nor reversed, not credited by expected arrival + grace) or when a claim names it. Its scoring
+time is when its money became overdue or when its first claim was filed, whichever came first.
+Only what the history holds is used: no label.
 """
 
 from __future__ import annotations
@@ -42,8 +42,15 @@ def scoring_points(
         .agg(pl.col("ts").min().alias("credited"))
     )
     grace = int(rules.grace_hours * US_HOUR)
+    # A voided or reversed sale is owed nothing: it enters the population only when claimed.
+    cancelled = history.transactions.filter(
+        pl.col("msg_type").is_in(["void", "reversal"]) & pl.col("original_tx_id").is_not_null()
+    ).select(pl.col("original_tx_id").alias("tx_id"), pl.col("ts").alias("cancelled"))
     overdue = (
         tx.filter(pl.col("expected_us").is_not_null())
+        .join(cancelled.group_by("tx_id").agg(pl.col("cancelled").min()), on="tx_id", how="left")
+        .filter(pl.col("cancelled").is_null() | (pl.col("cancelled") > pl.col("expected_us")))
+        .drop("cancelled")
         .join(credited, on="tx_id", how="left")
         .with_columns((pl.col("expected_us") + grace).alias("due"))
         .filter(

@@ -221,6 +221,80 @@ def features(
     )
 
 
+@app.command()
+def train(
+    input_dir: Annotated[Path, typer.Argument(help="Folder of contract tables (parquet).")],
+    until: Annotated[
+        str | None,
+        typer.Option(help="Use only data and labels known before this date (YYYY-MM-DD)."),
+    ] = None,
+    register: Annotated[
+        bool, typer.Option("--register", help="Register the model as settlewatch-risk.")
+    ] = False,
+    metrics_out: Annotated[
+        Path | None, typer.Option("--metrics-out", help="Write the metrics as JSON here.")
+    ] = None,
+) -> None:
+    """Train the risk, reason, arrival-time and anomaly models; log them to MLflow.
+
+    The tracking store is MLFLOW_TRACKING_URI, or sqlite:///mlflow.db in the working folder.
+    """
+    import datetime as dt
+
+    from training.errors import DataWindowError, TrainingError
+    from training.train import train as run_training
+
+    if not input_dir.is_dir():
+        raise _usage_error(f"input folder {input_dir} does not exist or is not a folder")
+    try:
+        cutoff = dt.date.fromisoformat(until) if until else None
+    except ValueError as exc:
+        raise _usage_error(f"--until must be YYYY-MM-DD, not {until!r}") from exc
+    try:
+        with err.status("training") as status:
+            result = run_training(
+                data_dir=input_dir, until=cutoff, register=register, metrics_out=metrics_out,
+                progress=lambda step: status.update(step),
+            )  # fmt: skip
+    except DataWindowError as exc:
+        raise _usage_error(str(exc)) from exc
+    except TrainingError as exc:
+        err.print(f"[bold red]training failed:[/] {exc}")
+        raise typer.Exit(1) from exc
+    grid = RichTable(title=f"run {result.run_id} ({result.seconds:.0f} s)", title_justify="left")
+    for heading in ("metric", "model", "legacy rules"):
+        grid.add_column(heading, justify="left" if heading == "metric" else "right")
+    for key, value in result.metrics.items():
+        base = result.baseline_metrics.get(key)
+        grid.add_row(key, f"{value:.3f}", "" if base is None else f"{base:.3f}")
+    out.print(grid)
+    if result.version is not None:
+        out.print(f"registered settlewatch-risk version {result.version} ({result.tracking_uri})")
+    if metrics_out is not None:
+        out.print(f"metrics: {metrics_out}")
+
+
+@app.command()
+def promote(
+    version: Annotated[str, typer.Argument(help="Registered version of settlewatch-risk.")],
+) -> None:
+    """Move the champion alias to VERSION if it beats the current champion.
+
+    Both are scored on VERSION's held-out period; otherwise says which metric held it back.
+    """
+    from training.errors import PromotionError
+    from training.train import promote as run_promotion
+
+    try:
+        with err.status("comparing with the champion") as status:
+            result = run_promotion(version=version, progress=lambda step: status.update(step))
+    except PromotionError as exc:
+        raise _usage_error(str(exc)) from exc
+    out.print(result.explanation)
+    if not result.promoted:
+        raise typer.Exit(1)
+
+
 @app.callback()
 def main() -> None:
     """settlewatch: delay, fraud or card trapping? Scores unsettled POS transactions."""

@@ -12,8 +12,9 @@ from features._windows import US_HOUR, window_rows, window_sums
 from features.history import History
 
 
+@pytest.mark.parametrize("n_points", [80, 5])  # both ways to sum: running totals, and rows
 @pytest.mark.parametrize("seed", range(5))
-def test_window_sums_match_a_brute_force_count(seed):
+def test_window_sums_match_a_brute_force_count(seed, n_points):
     rng = np.random.default_rng(seed)
     rows = pl.DataFrame(
         {
@@ -24,9 +25,9 @@ def test_window_sums_match_a_brute_force_count(seed):
     )
     points = pl.DataFrame(
         {
-            "pid": np.arange(80),
-            "k": rng.integers(0, 5, 80),
-            "anchor": rng.integers(0, 220, 80) * US_HOUR,
+            "pid": np.arange(n_points),
+            "k": rng.integers(0, 5, n_points),
+            "anchor": rng.integers(0, 220, n_points) * US_HOUR,
         }
     )
     windows = {"3h": 3 * US_HOUR, "50h": 50 * US_HOUR}

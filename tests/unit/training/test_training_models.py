@@ -1,0 +1,100 @@
+"""The estimators on small synthetic frames: contract, shapes and the behaviour that matters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from training.baseline import LegacyHoldRules
+from training.models import ArrivalQuantiles, BehaviourAnomaly, ReasonClassifier, RiskClassifier
+
+CLASSES = ("benign_delay", "fraud", "card_trapping")
+
+
+def _frame(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "c": rng.normal(size=n)})
+    y = np.where(x["a"] > 1.2, "fraud", np.where(x["b"] > 1.5, "card_trapping", "benign_delay"))
+    return x, y
+
+
+def test_risk_classifier_follows_the_contract_and_ranks_the_signal() -> None:
+    x, y = _frame(1500, 0)
+    xc, yc = _frame(600, 1)
+    model = RiskClassifier(n_estimators=40)
+    assert model.fit(x, y, X_calibration=xc, y_calibration=yc) is model
+    xt, yt = _frame(600, 2)
+    proba = model.predict_proba(xt)
+    assert proba.shape == (600, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert list(model.classes_) == list(CLASSES)
+    fraud = yt == "fraud"
+    assert proba[fraud, 1].mean() > 5 * proba[~fraud, 1].mean()
+    assert model.temperature_ > 0
+
+
+def test_risk_classifier_refuses_an_unknown_class() -> None:
+    x, y = _frame(100, 0)
+    with pytest.raises(ValueError, match="unknown outcome classes"):
+        RiskClassifier().fit(
+            x, np.where(y == "fraud", "theft", y), X_calibration=x, y_calibration=y
+        )
+
+
+def test_a_class_missing_from_training_gets_a_zero_column() -> None:
+    x, y = _frame(400, 0)
+    y = np.where(y == "card_trapping", "benign_delay", y)
+    model = RiskClassifier(n_estimators=10).fit(x, y, X_calibration=x, y_calibration=y)
+    proba = model.predict_proba(x)
+    assert proba.shape == (400, 3)
+    assert proba[:, 2].max() < 1e-6
+
+
+def test_reason_classifier_with_one_reason_answers_it() -> None:
+    x, _ = _frame(50, 0)
+    model = ReasonClassifier().fit(x, ["bank_outage"] * 50)
+    assert set(model.predict(x)) == {"bank_outage"}
+
+
+def test_arrival_quantiles_cover_about_ninety_percent_after_conformal_shift() -> None:
+    rng = np.random.default_rng(0)
+
+    def draw(n: int) -> tuple[pd.DataFrame, np.ndarray]:
+        x = pd.DataFrame({"tier": rng.integers(0, 4, n).astype(float), "noise": rng.normal(size=n)})
+        return x, rng.exponential(scale=2.0 + 6.0 * x["tier"].to_numpy())
+
+    x, y = draw(2000)
+    xc, yc = draw(1000)
+    xt, yt = draw(2000)
+    model = ArrivalQuantiles(n_estimators=50).fit(x, y, X_calibration=xc, y_calibration=yc)
+    q = model.predict_quantiles(xt)
+    assert (q[:, 1] >= q[:, 0]).all()
+    assert 0.86 <= (yt <= q[:, 1]).mean() <= 0.94
+    assert 0.44 <= (yt <= q[:, 0]).mean() <= 0.56
+
+
+def test_behaviour_anomaly_ranks_an_outlier_first() -> None:
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame(
+        {"m_count_24h": rng.poisson(20, 500).astype(float), "ratio": rng.normal(1, 0.1, 500)}
+    )
+    model = BehaviourAnomaly(columns=("m_count_24h", "ratio")).fit(x)
+    probe = pd.concat([x.head(20), pd.DataFrame({"m_count_24h": [900.0], "ratio": [9.0]})])
+    assert model.score_samples(probe).argmax() == 20
+
+
+def test_legacy_rules_count_hits_and_learn_rates_per_count() -> None:
+    x = pd.DataFrame(
+        {
+            "amount_fen": [600_000.0, 100.0, 600_000.0, 100.0],
+            "is_night": [True, False, True, False],
+            "merchant_age_days": [5.0, 400.0, 5.0, np.nan],
+            "card_count_24h": [4.0, 1.0, 0.0, 1.0],
+        }
+    )
+    rules = LegacyHoldRules().fit(x, ["fraud", "benign_delay", "fraud", "benign_delay"])
+    assert rules.hits(x).tolist() == [4, 0, 3, 0]
+    # count 0: two benign + add-one smoothing -> (3, 1, 1) / 5
+    np.testing.assert_allclose(rules.predict_proba(x)[1], [0.6, 0.2, 0.2])
+    assert rules.risk_score(x)[0] > rules.risk_score(x)[2]
