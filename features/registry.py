@@ -25,7 +25,7 @@ FAMILIES: dict[str, Callable[[Context], pl.DataFrame]] = {
 
 FEATURE_SET = FeatureSet(
     name="unsettled_risk",
-    version="1",
+    version="2",  # 2: hours_to_next_payout_run
     features=(
         *transaction.FEATURES,
         *calendar.FEATURES,

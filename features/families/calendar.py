@@ -30,6 +30,9 @@ FEATURES = (
     _f("settlement_mode", Dtype.CATEGORY, "The merchant's settlement mode."),
     _f("bank_tier", Dtype.CATEGORY, "Tier of the merchant's receiving bank."),
     _f("d0_over_quota", Dtype.BOOL, "A D0 merchant's sale beyond its daily quota: paid T1."),
+    _f("hours_to_next_payout_run", Dtype.FLOAT,
+       "Hours from as_of to the next T1 payout run (a working day's run time): when money "
+       "held up now can leave at the earliest, across weekends and holidays."),
 )  # fmt: skip
 
 
@@ -58,6 +61,21 @@ def compute(ctx: Context) -> pl.DataFrame:
         )
         for t, e in zip(out["t"].to_list(), out["_expected"].to_list(), strict=True)
     ]
-    return out.with_columns(pl.Series("non_workdays_to_arrival", rest, dtype=pl.Int64)).drop(
-        "t", "_expected"
-    )
+    run_us = int(ctx.rules.t1_payout_hour * US_HOUR)
+    next_run = [_next_run_us(a, run_us, ctx) - a for a in ctx.points["as_of"].to_list()]
+    return out.with_columns(
+        pl.Series("non_workdays_to_arrival", rest, dtype=pl.Int64),
+        pl.Series("hours_to_next_payout_run", next_run, dtype=pl.Int64) / US_HOUR,
+    ).drop("t", "_expected")
+
+
+def _next_run_us(as_of: int, run_us: int, ctx: Context) -> int:
+    """The first payout run at or after `as_of`: today's if still ahead on a working day."""
+    day = (as_of + BEIJING_US) // (24 * US_HOUR)
+    epoch = dt.date(1970, 1, 1)
+    today = epoch + dt.timedelta(days=day)
+    todays_run = day * 24 * US_HOUR - BEIJING_US + run_us
+    if ctx.calendar.is_workday(today) and todays_run >= as_of:
+        return todays_run
+    nxt = (ctx.calendar.next_workday_after(today) - epoch).days
+    return nxt * 24 * US_HOUR - BEIJING_US + run_us

@@ -225,3 +225,11 @@ def test_every_declared_feature_is_produced_with_its_dtype():
     frame = build_features(points(("S1", "2026-03-06 10:00")), hist)
     assert frame.columns == ["tx_id", "as_of", *FEATURE_SET.names]
     assert not math.isnan(frame["hours_overdue"][0])
+
+
+def test_next_payout_run_waits_out_weekends_and_holidays():
+    hist = history(transactions=[tx_row("S1", "2026-09-29 10:00")])
+    assert one(hist, "S1", "2026-09-29 08:00")["hours_to_next_payout_run"] == 1.0
+    assert one(hist, "S1", "2026-09-29 10:00")["hours_to_next_payout_run"] == 23.0
+    # National Day: from 1 October noon the next run is 8 October, 09:00
+    assert one(hist, "S1", "2026-10-01 12:00")["hours_to_next_payout_run"] == 6 * 24 + 21.0

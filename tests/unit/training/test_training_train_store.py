@@ -11,6 +11,7 @@ import mlflow.pyfunc
 import pytest
 from mlflow import MlflowClient
 
+from features import FEATURE_SET
 from simulator import SimulationConfig, simulate
 from training.metrics import METRIC_KEYS
 from training.pyfunc import OUTPUT_COLUMNS
@@ -60,7 +61,7 @@ def test_train_register_promote_and_hold_back(data_dir: Path, tmp_path: Path) ->
 
     client = MlflowClient(tracking_uri=uri)
     run = client.get_run(first.run_id)
-    assert run.data.params["feature_set"] == "unsettled_risk:1"
+    assert run.data.params["feature_set"] == FEATURE_SET.ref
     assert "period.test.start_us" in run.data.params
     assert "risk.pr_auc" in run.data.metrics
     assert "baseline.risk.pr_auc" in run.data.metrics
@@ -73,7 +74,7 @@ def test_train_register_promote_and_hold_back(data_dir: Path, tmp_path: Path) ->
 
     mlflow.set_tracking_uri(uri)
     model = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}/1")
-    assert model.metadata.metadata["feature_set"] == "unsettled_risk:1"
+    assert model.metadata.metadata["feature_set"] == FEATURE_SET.ref
     assert model.metadata.signature is not None
     example = model.input_example
     answers = model.predict(example)
