@@ -9,7 +9,8 @@ DIR holds the contract tables (for the README's figures: `settlewatch simulate -
 2. per-card count and amount over 1 h, 1 d, 7 d, 30 d plus time since the previous message,
    for every transaction: settlewatch's window primitive (Polars) against a plain pandas
    `groupby().rolling()`;
-3. online feature latency for single transactions from a SQLite store (p50, p99).
+3. online feature latency for single transactions from a SQLite store (p50, p99), for one
+   busy day's scoring points requested in time order.
 
 Prints a Markdown table; medians over `--repeat` runs.
 """
@@ -112,15 +113,21 @@ def main() -> None:
         load_s = time.perf_counter() - load_start
         say(f"| load history into SQLite | {load_s:.1f} s | {rows / load_s:,.0f} rows/s |")
         online = OnlineFeatures(engine)
-        sample = points.sample(min(args.online_points, points.height), seed=0)
+        # Requests arrive in time order, as from the settlement system: take one busy day's
+        # points in order, so the per-hour system value is computed once an hour, as in life.
+        day = (pl.col("as_of") + 8 * US_HOUR) // US_DAY
+        busiest = points.group_by(day.alias("day")).len().sort("len", "day").row(-1)[0]
+        stream = points.filter(day == busiest).sort("as_of").head(args.online_points)
         latencies = []
-        for tx_id, as_of in sample.iter_rows():
+        for tx_id, as_of in stream.iter_rows():
             start = time.perf_counter()
             online.get(tx_id, as_of)
             latencies.append((time.perf_counter() - start) * 1000)
         warm = latencies[len(latencies) // 10 :]  # the first tenth warms caches
-        say(f"| online features, one transaction (SQLite) | p50 {np.percentile(warm, 50):.1f} ms"
-            f", p99 {np.percentile(warm, 99):.1f} ms | {len(warm)} requests |")  # fmt: skip
+        p50, p99 = np.percentile(warm, 50), np.percentile(warm, 99)
+        say(f"| online features, one transaction (SQLite), {len(warm)} requests of one day "
+            f"in time order | p50 {p50:.1f} ms, p99 {p99:.1f} ms | "
+            f"{1000 / np.mean(warm):.0f} requests/s |")  # fmt: skip
 
 
 if __name__ == "__main__":
