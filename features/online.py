@@ -23,7 +23,7 @@ from features._windows import US_HOUR
 from features.declarations import Entity, FeatureSet
 from features.errors import UnknownPointError
 from features.families import system
-from features.families.terminal import FRAUD_CLASSES
+from features.families._context import FRAUD_CLASSES
 from features.history import History, polars_schema
 from features.offline import build_features
 from features.registry import FEATURE_SET

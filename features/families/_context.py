@@ -9,9 +9,11 @@ import polars as pl
 from features.history import History
 from features.settlement_calendar import SettlementRules, WorkdayCalendar
 
-__all__ = ["Context", "haversine_km"]
+__all__ = ["FRAUD_CLASSES", "Context", "haversine_km"]
 
 EARTH_RADIUS_KM = 6371.0
+#: The outcome classes that count as confirmed fraud in label-delayed features.
+FRAUD_CLASSES = ("fraud", "card_trapping")
 
 
 @dataclass(frozen=True)

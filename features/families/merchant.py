@@ -8,12 +8,11 @@ import polars as pl
 
 from features._windows import US_DAY, window_sums
 from features.declarations import Dtype, Entity, Feature
-from features.families._context import Context
+from features.families._context import FRAUD_CLASSES, Context
 from features.points import APPROVED_SALE
 
 __all__ = ["FEATURES", "compute"]
 
-FRAUD_CLASSES = ("fraud", "card_trapping")
 _DAY, _MONTH, _QUARTER = dt.timedelta(days=1), dt.timedelta(days=30), dt.timedelta(days=90)
 
 

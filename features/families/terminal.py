@@ -8,13 +8,12 @@ import polars as pl
 
 from features._windows import US_DAY, window_rows, window_sums
 from features.declarations import Dtype, Entity, Feature
-from features.families._context import Context, haversine_km
+from features.families._context import FRAUD_CLASSES, Context, haversine_km
 from features.points import BEIJING_US
 
 __all__ = ["FEATURES", "compute"]
 
 PICK_UP_CODES = ("04", "07", "41", "43")
-FRAUD_CLASSES = ("fraud", "card_trapping")
 _DAY, _WEEK, _MONTH = dt.timedelta(days=1), dt.timedelta(days=7), dt.timedelta(days=30)
 
 
