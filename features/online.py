@@ -123,17 +123,25 @@ class OnlineFeatures:
         out_t = T["outcomes"]
         # Labels the merchant family counts, and fraud labels of the terminal's cards elsewhere.
         cards = parts[2]["card_token"].unique().to_list()
-        labelled = or_(
+        # Two queries, each served by an index (an OR of the two made SQLite scan every
+        # transaction): the merchant's labels, and fraud labels of the terminal's cards.
+        label_filters = [
             tx_t.c.merchant_id == row["merchant_id"],
             and_(tx_t.c.card_token.in_(cards), out_t.c.outcome_class.in_(FRAUD_CLASSES)),
-        )
-        label_tx = select(tx_t).join(out_t, out_t.c.tx_id == tx_t.c.tx_id).where(labelled)
-        parts.append(_frame(conn, "transactions", label_tx))
+        ]
+        joined = tx_t.join(out_t, out_t.c.tx_id == tx_t.c.tx_id)
+        for where in label_filters:
+            parts.append(
+                _frame(conn, "transactions", select(tx_t).select_from(joined).where(where))
+            )
         transactions = _distinct(parts, "tx_id")
-        outcomes = _frame(
-            conn, "outcomes",
-            select(out_t).join(tx_t, out_t.c.tx_id == tx_t.c.tx_id).where(labelled),
-        )  # fmt: skip
+        outcomes = _distinct(
+            [
+                _frame(conn, "outcomes", select(out_t).select_from(joined).where(where))
+                for where in label_filters
+            ],
+            "tx_id",
+        )
         ev_t, cl_t = T["settlement_events"], T["claims"]
         events = _frame(conn, "settlement_events",
                         select(ev_t).where(ev_t.c.tx_id == tx_id))  # fmt: skip
