@@ -11,7 +11,6 @@ import hmac
 import re
 
 __all__ = [
-    "DIGIT_RUN_PATTERN",
     "FORBIDDEN_COLUMNS",
     "card_token",
     "find_pans",
@@ -42,8 +41,7 @@ FORBIDDEN_COLUMNS = frozenset(
 )
 
 # Not next to a digit or a decimal point: the digits of a float are not a card number.
-DIGIT_RUN_PATTERN = r"(?<![\d.])\d{13,19}(?![\d.])"
-_DIGIT_RUN = re.compile(DIGIT_RUN_PATTERN)
+_DIGIT_RUN = re.compile(r"(?<![\d.])\d{13,19}(?![\d.])")
 
 
 def _luhn_ok(digits: str) -> bool:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from features._windows import US_DAY, US_HOUR
+from features._windows import US_DAY
 from features.errors import UnknownPointError
 from features.history import History
 from features.settlement_calendar import (
     BANK_TIERS,
+    BEIJING_US,
     SettlementRules,
     WorkdayCalendar,
     expected_arrival_us,
@@ -17,7 +18,6 @@ from features.settlement_calendar import (
 
 __all__ = ["APPROVED_SALE", "enrich_transactions", "local_day", "prepare_points"]
 
-BEIJING_US = 8 * US_HOUR
 #: Messages whose money is paid out to the merchant when approved.
 PAYABLE = ("sale", "preauth_complete")
 APPROVED_SALE = pl.col("msg_type").is_in(PAYABLE) & (pl.col("response_code") == "00")

@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from data_contracts import TIMEZONE
+from features._windows import US_DAY, US_HOUR
 from features.errors import CalendarRangeError, FeatureError
 
 __all__ = [
@@ -42,10 +43,8 @@ __all__ = [
 ]
 
 I64 = npt.NDArray[np.int64]
-US_PER_HOUR = 3_600_000_000
-US_PER_DAY = 24 * US_PER_HOUR
 #: Offset of Beijing time from UTC; China keeps no daylight saving time.
-BEIJING_OFFSET_US = 8 * US_PER_HOUR
+BEIJING_US = 8 * US_HOUR
 BANK_TIERS = ("state", "joint_stock", "city_commercial", "rural")
 
 
@@ -64,7 +63,7 @@ class SettlementRules:
     def credit_sla_us(self, tier_index: I64) -> I64:
         """The bank's credit time in microseconds, by tier index into BANK_TIERS."""
         hours = np.asarray(self.credit_p50_hours) * self.credit_sla_factor
-        return np.asarray(np.round(hours[tier_index] * US_PER_HOUR), dtype=np.int64)
+        return np.asarray(np.round(hours[tier_index] * US_HOUR), dtype=np.int64)
 
 
 def _known_years() -> tuple[int, int]:
@@ -164,7 +163,7 @@ def default_calendar() -> WorkdayCalendar:
 
 def _local_day_index(t_us: I64) -> I64:
     """Days since 1970-01-01 in Beijing time."""
-    return np.asarray((t_us + BEIJING_OFFSET_US) // US_PER_DAY, dtype=np.int64)
+    return np.asarray((t_us + BEIJING_US) // US_DAY, dtype=np.int64)
 
 
 def expected_arrival_us(
@@ -181,8 +180,8 @@ def expected_arrival_us(
     """
     t_us = np.asarray(t_us, dtype=np.int64)
     day = _local_day_index(t_us)
-    local_us = t_us + BEIJING_OFFSET_US - day * US_PER_DAY
-    clearing_day = day + (local_us >= rules.cutoff_hour * US_PER_HOUR)
+    local_us = t_us + BEIJING_US - day * US_DAY
+    clearing_day = day + (local_us >= rules.cutoff_hour * US_HOUR)
     unique_days = np.unique(clearing_day)
     epoch = dt.date(1970, 1, 1)
     payout_day = {
@@ -190,7 +189,7 @@ def expected_arrival_us(
         for d in unique_days
     }
     t1_day = np.array([payout_day[int(d)] for d in clearing_day], dtype=np.int64)
-    t1_run = t1_day * US_PER_DAY - BEIJING_OFFSET_US + int(rules.t1_payout_hour * US_PER_HOUR)
+    t1_run = t1_day * US_DAY - BEIJING_US + int(rules.t1_payout_hour * US_HOUR)
     d0_run = t_us + int(rules.d0_payout_minutes * 60_000_000)
     return np.asarray(np.where(d0, d0_run, t1_run) + rules.credit_sla_us(tier_index))
 

@@ -9,7 +9,7 @@ import polars as pl
 from features._windows import US_HOUR
 from features.declarations import Dtype, Entity, Feature
 from features.families._context import Context
-from features.points import BEIJING_US
+from features.settlement_calendar import BEIJING_US
 
 __all__ = ["FEATURES", "compute"]
 

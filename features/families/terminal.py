@@ -9,7 +9,7 @@ import polars as pl
 from features._windows import US_DAY, window_rows, window_sums
 from features.declarations import Dtype, Entity, Feature
 from features.families._context import FRAUD_CLASSES, Context, haversine_km
-from features.points import BEIJING_US
+from features.settlement_calendar import BEIJING_US
 
 __all__ = ["FEATURES", "compute"]
 

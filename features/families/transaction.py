@@ -9,7 +9,8 @@ import polars as pl
 from features._windows import US_DAY, US_HOUR, US_MINUTE, window_rows
 from features.declarations import Dtype, Entity, Feature
 from features.families._context import Context, haversine_km
-from features.points import APPROVED_SALE, BEIJING_US
+from features.points import APPROVED_SALE
+from features.settlement_calendar import BEIJING_US
 
 __all__ = ["FEATURES", "compute"]
 
