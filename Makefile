@@ -21,18 +21,29 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	@touch $(STAMP)
 
-run: install ## Simulate a dataset, validate it, build its features, and say where all is
+run: install ## Simulate, validate, train, load and score, then serve the API and analyst pages on $(PORT)
 	$(BIN)/settlewatch simulate --out $(DATA) --merchants 200 --days 90 --start 2026-01-05 --seed 1
 	$(BIN)/settlewatch validate $(DATA) --quarantine data/quarantine --out data/valid
-	$(BIN)/settlewatch features data/valid --out data/features.parquet
-	$(BIN)/settlewatch train data/valid --register --metrics-out data/metrics.json
-	@echo
-	@echo "simulated tables:   $(DATA)/"
-	@echo "validated tables:   data/valid/   (quarantine: data/quarantine/)"
-	@echo "features:           data/features.parquet"
-	@echo "model and runs:     MLflow store sqlite:///mlflow.db (artifacts in mlruns/);"
-	@echo "                    browse with: .venv/bin/mlflow ui --backend-store-uri sqlite:///mlflow.db"
-	@echo "The scoring API and the analyst pages join 'make run' with issues 6 and 7."
+	@# the first version becomes champion; a later one only if it beats the champion
+	$(BIN)/settlewatch train data/valid --register --promote --metrics-out data/metrics.json
+	rm -f data/settlewatch.db data/settlewatch.db-*
+	SETTLEWATCH_DATABASE_URL=sqlite:///data/settlewatch.db $(BIN)/settlewatch ingest data/valid
+	SETTLEWATCH_DATABASE_URL=sqlite:///data/settlewatch.db $(BIN)/settlewatch score data/valid \
+		--out data/scores.parquet --record
+	@key=sw_demo_$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(24))'); \
+	pw=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(12))'); \
+	printf '%s\n' "$$pw" | SETTLEWATCH_DATABASE_URL=sqlite:///data/settlewatch.db \
+		$(BIN)/settlewatch analyst create --username lead --role lead --password-stdin >/dev/null; \
+	echo; \
+	echo "simulated tables:   $(DATA)/   validated: data/valid/   quarantine: data/quarantine/"; \
+	echo "model and runs:     MLflow store sqlite:///mlflow.db (browse: .venv/bin/mlflow ui --backend-store-uri sqlite:///mlflow.db)"; \
+	echo "API database:       data/settlewatch.db"; \
+	echo "scoring API:        http://127.0.0.1:$(PORT)/docs"; \
+	echo "demo API key:       $$key  (all scopes; this run only)"; \
+	echo "analyst pages:      http://127.0.0.1:$(PORT)/review/  (user: lead  password: $$pw)"; \
+	echo; \
+	SETTLEWATCH_DATABASE_URL=sqlite:///data/settlewatch.db SETTLEWATCH_API_KEYS="demo:admin:$$key" \
+		SETTLEWATCH_LOG_JSON=0 $(BIN)/settlewatch serve --host 127.0.0.1 --port $(PORT)
 
 lint: install ## ruff lint and format check
 	$(BIN)/ruff check .
@@ -54,4 +65,4 @@ test: lint typecheck contracts ## Install and run every check and every test tie
 	$(BIN)/pytest -n 2; rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
 
 clean: ## Remove the virtualenv, caches and generated data
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache data var mlruns
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache data var mlruns mlflow.db

@@ -1,213 +1,482 @@
 """The online path: the feature set for one transaction, from the stored history.
 
-`OnlineFeatures.get` fetches the slice of history the declared windows need (the card's,
-terminal's and merchant's messages from the longest window before the sale up to `as_of`, the
-transaction's events and claims, the merchant's claims and labels) and runs the offline builder
-on it. The system family's value per (bank tier, settlement mode, hour) is cached in process:
-every point of one hour shares it.
+`OnlineFeatures.get` reads what the declared windows need with a few indexed lookups and
+evaluates each family's `compute_one` (the per-point twin of its vectorised `compute`, proven
+equal by the parity tests) on it:
+
+- the transaction with its merchant and terminal; its follow-ups, events and claims;
+- the card's messages in its longest window (a card's history is short);
+- the terminal's and merchant's windowed counts: the full hours from the derived hour buckets
+  (`features.store`), plus the messages of the window's two partial hours, counted with the same
+  declared expressions (`terminal.SUMS`, `merchant.SUMS`);
+- the terminal's 24-hour messages (distinct cards, drift), its voided cards and flagged
+  messages, the merchant's claims and labels, and the system cell, from derived tables.
+
+Nothing is cached in process, so several workers writing to one database never read stale
+values; the calendar is immutable and cached by `default_calendar`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import polars as pl
-from sqlalchemy import Engine, Select, and_, func, or_, select
+from sqlalchemy import (
+    BigInteger,
+    Engine,
+    Table,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.expression import ClauseElement, FromClause
 
-from data_contracts import TABLES
-from data_contracts.sql import METADATA, SQL_TABLES
-from features._windows import US_HOUR
-from features.declarations import Entity, FeatureSet
-from features.errors import UnknownPointError
-from features.families import system
-from features.families._context import FRAUD_CLASSES
-from features.history import History, polars_schema
-from features.offline import build_features
-from features.registry import FEATURE_SET
-from features.settlement_calendar import SettlementRules, WorkdayCalendar, default_calendar
+from features._windows import US_DAY, US_HOUR
+from features.declarations import Dtype, FeatureSet, RowSum
+from features.errors import FeatureError, UnknownPointError
+from features.families import card, merchant, system, terminal
+from features.families._context import PointInputs, Row
+from features.points import PAYABLE
+from features.registry import FAMILIES_ONE, FEATURE_SET
+from features.settlement_calendar import (
+    BANK_TIERS,
+    BEIJING_US,
+    SettlementRules,
+    WorkdayCalendar,
+    default_calendar,
+    expected_arrival_us,
+)
+from features.store import (
+    FLAGGED_MESSAGES,
+    LABELS,
+    MERCHANT_HOURS,
+    ONLINE_METADATA,
+    SYSTEM_HOURS,
+    TERMINAL_HOURS,
+    TERMINAL_VOIDS,
+    StoreResult,
+    T,
+    create_history_tables,
+    store_rows,
+    write_history,
+)
 
-__all__ = ["OnlineFeatures", "create_history_tables", "write_history"]
+__all__ = [
+    "ONLINE_METADATA",
+    "OnlineFeatures",
+    "StoreResult",
+    "create_history_tables",
+    "store_rows",
+    "write_history",
+]
 
-T = SQL_TABLES
-
-
-def create_history_tables(engine: Engine) -> None:
-    """Create the contract tables (and their indexes) where missing."""
-    METADATA.create_all(engine)
-
-
-def write_history(engine: Engine, history: History, *, chunk: int = 100_000) -> None:
-    """Append every row of `history` to the stored tables (bulk loading and tests)."""
-    create_history_tables(engine)
-    marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-    with engine.begin() as conn:
-        for name in TABLES:
-            frame = history.table(name)
-            columns = ", ".join(frame.columns)
-            places = ", ".join([marker] * frame.width)
-            # Straight to the driver's executemany with tuples: several times faster than
-            # SQLAlchemy's per-row dictionaries for millions of rows.
-            sql = f"INSERT INTO {name} ({columns}) VALUES ({places})"
-            for start in range(0, frame.height, chunk):
-                conn.exec_driver_sql(sql, frame.slice(start, chunk).rows())
+_POLARS = {Dtype.FLOAT: pl.Float64, Dtype.INT: pl.Int64, Dtype.BOOL: pl.Boolean,
+           Dtype.CATEGORY: pl.String}  # fmt: skip
+_TX, _M, _TERM = T["transactions"], T["merchants"], T["terminals"]
+_EV, _CL = T["settlement_events"], T["claims"]
+_CARD_LOOKBACK = card.WINDOWS["30d"]
 
 
-def _frame(conn: Connection, name: str, query: Select[Any]) -> pl.DataFrame:
-    schema = polars_schema(name)
-    rows = conn.execute(query).all()
-    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+class _Sql:
+    """A statement compiled once per dialect and run on the driver's cursor.
+
+    SQLAlchemy's per-execution work (parameter and result processing) costs more than these
+    index lookups themselves; rows come back as plain tuples.
+    """
+
+    def __init__(self, statement: ClauseElement) -> None:
+        self.statement = statement
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+
+    def bind(self, conn: Connection, params: Mapping[str, Any]) -> tuple[str, Any]:
+        """The SQL text for `conn`'s dialect and its arguments in the driver's style."""
+        dialect = conn.dialect
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            c = self.statement.compile(dialect=dialect)
+            positions = getattr(c, "positiontup", None)  # set for positional paramstyles
+            order = tuple(positions) if positions else None
+            compiled = (c.string, order, dict(c.params))
+            self._compiled[dialect.name] = compiled
+        sql, order, defaults = compiled
+        values = defaults | dict(params)
+        return sql, tuple(values[n] for n in order) if order else values
+
+    def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        return _run(conn, [(self, params)])[0]
+
+    def one(self, conn: Connection, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        return self.rows(conn, params)[0]
 
 
-def _distinct(frames: Iterable[pl.DataFrame], key: str) -> pl.DataFrame:
-    return pl.concat(list(frames), how="vertical").unique(subset=[key], maintain_order=True)
+def _run(
+    conn: Connection, jobs: Sequence[tuple[_Sql, Mapping[str, Any]]]
+) -> list[list[tuple[Any, ...]]]:
+    """Run independent statements; on PostgreSQL in one pipeline (one network round trip)."""
+    bound = [sql.bind(conn, params) for sql, params in jobs]
+    raw = conn.connection.driver_connection
+    pipeline = getattr(raw, "pipeline", None) if len(bound) > 1 else None
+    cursors = []
+    if pipeline is not None:
+        with pipeline():
+            for text, args in bound:
+                cursor = raw.cursor()  # type: ignore[union-attr]
+                cursor.execute(text, args)
+                cursors.append(cursor)
+    else:
+        for text, args in bound:
+            cursor = conn.connection.cursor()
+            cursor.execute(text, args)
+            cursors.append(cursor)
+    try:
+        return [[tuple(r) for r in cursor.fetchall()] for cursor in cursors]
+    finally:
+        for cursor in cursors:
+            cursor.close()
+
+
+def _p(name: str) -> Any:
+    return bindparam(name)
+
+
+_POINT_COLUMNS = (
+    *[c.name for c in _TX.columns], "m_mcc", "onboard_date", "payee_account_changed_at",
+    "settlement_mode", "bank_tier", "m_id", "device_type", "registered_lat", "registered_lon",
+    "term_id",
+)  # fmt: skip
+_POINT = _Sql(
+    select(
+        _TX,
+        _M.c.mcc, _M.c.onboard_date, _M.c.payee_account_changed_at, _M.c.settlement_mode,
+        _M.c.bank_tier, _M.c.merchant_id,
+        _TERM.c.device_type, _TERM.c.registered_lat, _TERM.c.registered_lon, _TERM.c.terminal_id,
+    )
+    .select_from(
+        _TX.outerjoin(_M, _M.c.merchant_id == _TX.c.merchant_id)
+        .outerjoin(_TERM, _TERM.c.terminal_id == _TX.c.terminal_id)
+    )
+    .where(_TX.c.tx_id == _p("tx_id"))
+)  # fmt: skip
+_CARD_COLUMNS = ("tx_id", "ts", "terminal_id", "merchant_id", "msg_type", "response_code",
+                 "entry_mode", "amount_fen", "region")  # fmt: skip
+_CARD_ROWS = _Sql(
+    select(*[_TX.c[c] for c in _CARD_COLUMNS[:-1]], _M.c.region_code)
+    .select_from(_TX.outerjoin(_M, _M.c.merchant_id == _TX.c.merchant_id))
+    .where(_TX.c.card_token == _p("card"), _TX.c.ts > _p("card_lo"), _TX.c.ts <= _p("card_hi"))
+)
+#: The transaction's follow-up messages, settlement events and claims, in one round trip.
+_OF_TX = _Sql(
+    union_all(
+        select(literal("follower").label("part"), _TX.c.ts, _TX.c.msg_type.label("text"),
+               cast(null(), BigInteger).label("amount"))
+        .where(_TX.c.original_tx_id == _p("tx_id")),
+        select(literal("event"), _EV.c.ts, _EV.c.event_type, cast(null(), BigInteger))
+        .where(_EV.c.tx_id == _p("tx_id")),
+        select(literal("claim"), _CL.c.filed_at, _CL.c.evidence, _CL.c.claimed_amount_fen)
+        .where(_CL.c.tx_id == _p("tx_id")),
+    )
+)  # fmt: skip
+_TERMINAL_DAY = _Sql(
+    select(_TX.c.ts, _TX.c.card_token, _TX.c.lat, _TX.c.lon).where(
+        _TX.c.terminal_id == _p("t_entity"), _TX.c.ts > _p("day_lo"), _TX.c.ts <= _p("t")
+    )
+)
+_V = TERMINAL_VOIDS
+_VOIDED_CARDS = _Sql(
+    select(_V.c.card_token)
+    .where(_V.c.terminal_id == _p("t_entity"), _V.c.ts > _p("week_lo"), _V.c.ts <= _p("t"))
+    .distinct()
+)
+#: Columns the declared per-message sums read, and the D0 quota's tie-break.
+_EDGE_COLUMNS = ("ts", "tx_id", "msg_type", "response_code", "amount_fen")
+
+
+class _Windows:
+    """Sums of declared per-message quantities over windows ending at a message's time.
+
+    A window `(t - W, t]` is the full UTC hours `[lo_W, t // 1h)` from the hour buckets plus
+    the messages of its partial hours, `(t - W, lo_W · 1h)` and `[t // 1h · 1h, t]`. Bind
+    parameters carry `prefix` so that both entities share one statement.
+    """
+
+    def __init__(
+        self,
+        prefix: str,
+        key: str,
+        hours: Table,
+        sums: Mapping[str, RowSum],
+        windows: Mapping[str, int],
+    ) -> None:
+        self.prefix, self.sums, self.windows = prefix, sums, windows
+
+        def par(name: str) -> Any:
+            return _p(f"{prefix}_{name}")
+
+        h = hours
+        self.buckets = select(
+            *[
+                func.sum(case((h.c.hour >= par(f"lo_{w}"), h.c[n]), else_=0)).label(
+                    f"{prefix}_{n}_{w}"
+                )
+                for w in windows
+                for n in sums
+            ]
+        ).where(h.c[key] == par("entity"), h.c.hour >= par("first"), h.c.hour < par("end"))
+        cols = [_TX.c[c] for c in _EDGE_COLUMNS]
+        self.edges = [
+            select(literal(f"{prefix}:{w}").label("part"), *cols).where(
+                _TX.c[key] == par("entity"), _TX.c.ts > par(f"from_{w}"), _TX.c.ts < par(f"to_{w}")
+            )
+            for w in windows
+        ]
+        self.edges.append(
+            select(literal(f"{prefix}:end").label("part"), *cols).where(
+                _TX.c[key] == par("entity"), _TX.c.ts >= par("end_us"), _TX.c.ts <= _p("t")
+            )
+        )
+
+    @property
+    def width(self) -> int:
+        return len(self.windows) * len(self.sums)
+
+    def params(self, entity: str | None, t: int) -> dict[str, Any]:
+        end = t // US_HOUR
+        lo = {w: (t - length) // US_HOUR + 1 for w, length in self.windows.items()}
+        out: dict[str, Any] = {"entity": entity, "first": min(lo.values()), "end": end,
+                               "end_us": end * US_HOUR}  # fmt: skip
+        for w, length in self.windows.items():
+            out |= {f"lo_{w}": lo[w], f"from_{w}": t - length, f"to_{w}": lo[w] * US_HOUR}
+        return {f"{self.prefix}_{k}": v for k, v in out.items()}
+
+    def totals(
+        self, buckets: Sequence[Any], edges: Sequence[Row]
+    ) -> tuple[dict[str, int], list[Row]]:
+        """`<sum>_<window>` totals, and the messages of the partial hour ending at `t`."""
+        mine = [r for r in edges if r["part"].startswith(f"{self.prefix}:")]
+        end = [r for r in mine if r["part"] == f"{self.prefix}:end"]
+        totals: dict[str, int] = {}
+        values = iter(buckets)
+        for w in self.windows:
+            inside = [*end, *(r for r in mine if r["part"] == f"{self.prefix}:{w}")]
+            for n, row_sum in self.sums.items():
+                totals[f"{n}_{w}"] = int(next(values) or 0) + sum(row_sum.of(r) for r in inside)
+        return totals, end
+
+
+_TERMINAL = _Windows("t", "terminal_id", TERMINAL_HOURS, terminal.SUMS, terminal.SUM_WINDOWS)
+_MERCHANT = _Windows("m", "merchant_id", MERCHANT_HOURS, merchant.SUMS, merchant.SUM_WINDOWS)
+_EDGES = _Sql(union_all(*_TERMINAL.edges, *_MERCHANT.edges))
+_F, _SH, _MH = FLAGGED_MESSAGES, SYSTEM_HOURS, MERCHANT_HOURS
+#: Sales due in the cell's 24 hours, by hour (a due time in (H - 24 h, H] has its ceiling hour
+#: there), and those not credited by H (a credit after H has its ceiling hour after H).
+_LATE = _SH.c.credited_hour > _p("hour_h")
+
+
+def _aggregates() -> _Sql:
+    """Every one-row aggregate of a point, in one round trip (each part is one index range)."""
+    parts = [
+        _TERMINAL.buckets,
+        _MERCHANT.buckets,
+        select(func.count(func.distinct(_F.c.tx_id))).where(
+            _F.c.terminal_id == _p("t_entity"), _F.c.ts > _p("month_lo"), _F.c.ts <= _p("t"),
+            _F.c.resolved_at <= _p("as_of"),
+        ),
+        select(func.count()).where(
+            _CL.c.merchant_id == _p("m_entity"), _CL.c.filed_at > _p("claims_lo"),
+            _CL.c.filed_at <= _p("as_of"),
+        ),
+        select(func.sum(_SH.c.n), func.sum(case((_LATE, _SH.c.n), else_=0))).where(
+            _SH.c.bank_tier == _p("tier"), _SH.c.settlement_mode == _p("mode"),
+            _SH.c.due_hour > _p("cell_lo_h"), _SH.c.due_hour <= _p("hour_h"),
+        ),
+        select(func.sum(_MH.c.paid)).where(
+            _MH.c.merchant_id == _p("m_entity"), _MH.c.hour >= _p("day_lo_h"),
+            _MH.c.hour < _p("day_hi_h"),
+        ),
+        select(*[
+            row_sum.sql(LABELS.c, when=LABELS.c.resolved_at > _p(f"labels_lo_{w}"))
+            for n, row_sum in merchant.LABEL_SUMS.items()
+            for w in merchant.LABEL_WINDOWS
+        ]).where(LABELS.c.merchant_id == _p("m_entity"), LABELS.c.resolved_at <= _p("as_of")),
+    ]  # fmt: skip
+    subs = [part.subquery(f"a{i}") for i, part in enumerate(parts)]
+    joined: FromClause = subs[0]
+    for sub in subs[1:]:
+        joined = joined.join(sub, true())
+    return _Sql(select(*[c for sub in subs for c in sub.c]).select_from(joined))
+
+
+_AGGREGATES = _aggregates()
 
 
 @dataclass
 class OnlineFeatures:
-    """Features for single transactions from a SQL store of the contract tables."""
+    """Features for single transactions from a SQL store of the contract tables.
+
+    The store must be written through `store_rows` or `write_history` (they keep the derived
+    tables), with the same `rules` and `calendar`.
+    """
 
     engine: Engine
     feature_set: FeatureSet = FEATURE_SET
     rules: SettlementRules = field(default_factory=SettlementRules)
     calendar: WorkdayCalendar = field(default_factory=default_calendar)
-    _cells: dict[tuple[str, str, int], tuple[float, int]] = field(default_factory=dict)
+    #: family -> its declared feature names, for the families the set uses
+    _families: dict[str, tuple[str, ...]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._families = {
+            family: tuple(f.name for f in self.feature_set.family(family))
+            for family in FAMILIES_ONE
+            if self.feature_set.family(family)
+        }
 
     def get(self, tx_id: str, as_of_us: int) -> pl.DataFrame:
         """One row: `tx_id`, `as_of` and the feature set, exactly as the offline builder."""
         return self.get_many([(tx_id, as_of_us)])
 
-    def get_many(self, points: Sequence[tuple[str, int]]) -> pl.DataFrame:
-        """Rows for several points, each from its own slice, in the order given."""
+    def get_values(self, tx_id: str, as_of_us: int) -> dict[str, Any]:
+        """The feature set of one point as name -> Python value, without building a frame."""
         with self.engine.connect() as conn:
-            rows = [self._one(conn, tx_id, as_of) for tx_id, as_of in points]
-        return pl.concat(rows, how="vertical")
+            return self._one(conn, tx_id, int(as_of_us))
 
-    def _one(self, conn: Connection, tx_id: str, as_of: int) -> pl.DataFrame:
-        history = self._slice(conn, tx_id, as_of)
-        cells = self._system_cells(conn, history, as_of)
-        points = pl.DataFrame(
-            {"tx_id": [tx_id], "as_of": [as_of]}, schema={"tx_id": pl.String, "as_of": pl.Int64}
-        )
-        return build_features(
-            points, history, feature_set=self.feature_set, rules=self.rules,
-            calendar=self.calendar, system_cells=cells,
-        )  # fmt: skip
+    def get_many(self, points: Sequence[tuple[str, int]]) -> pl.DataFrame:
+        """Rows for several points, in the order given."""
+        with self.engine.connect() as conn:
+            return self.read(conn, points)
 
-    def _slice(self, conn: Connection, tx_id: str, as_of: int) -> History:
-        tx_t = T["transactions"]
-        point = _frame(conn, "transactions", select(tx_t).where(tx_t.c.tx_id == tx_id))
-        if point.is_empty():
+    def read(self, conn: Connection, points: Sequence[tuple[str, int]]) -> pl.DataFrame:
+        """`get_many` on the caller's connection (e.g. inside its transaction)."""
+        names = self.feature_set.names
+        schema: dict[str, Any] = {"tx_id": pl.String, "as_of": pl.Int64}
+        schema |= {f.name: _POLARS[f.dtype] for f in self.feature_set.features}
+        rows = []
+        for tx_id, as_of in points:
+            values = self._one(conn, tx_id, int(as_of))
+            rows.append((tx_id, int(as_of), *[values[n] for n in names]))
+        return pl.DataFrame(rows, schema=schema, orient="row")
+
+    def _one(self, conn: Connection, tx_id: str, as_of: int) -> dict[str, Any]:
+        x = self._inputs(conn, tx_id, as_of)
+        out: dict[str, Any] = {}
+        for family, names in self._families.items():
+            values = FAMILIES_ONE[family](x)
+            missing = [n for n in names if n not in values]
+            if missing:
+                raise FeatureError(f"family {family} did not produce {missing}")
+            out |= values
+        return out
+
+    def _inputs(self, conn: Connection, tx_id: str, as_of: int) -> PointInputs:
+        found = _POINT.rows(conn, {"tx_id": tx_id})
+        if not found:
             raise UnknownPointError(tx_ids=[tx_id])
-        row = point.row(0, named=True)
-        t = int(row["ts"])
-        lookback = {e: int(self.feature_set.lookback(e).total_seconds() * 1e6) for e in Entity}
-
-        def recent(column: str, value: str, entity: Entity) -> Select[Any]:
-            return select(tx_t).where(
-                and_(tx_t.c[column] == value, tx_t.c.ts > t - lookback[entity],
-                     tx_t.c.ts <= as_of)
-            )  # fmt: skip
-
-        parts = [
-            point,
-            _frame(conn, "transactions", recent("card_token", row["card_token"], Entity.CARD)),
-            _frame(conn, "transactions",
-                   recent("terminal_id", row["terminal_id"], Entity.TERMINAL)),
-            _frame(conn, "transactions",
-                   recent("merchant_id", row["merchant_id"], Entity.MERCHANT)),
-            _frame(conn, "transactions", select(tx_t).where(tx_t.c.original_tx_id == tx_id)),
-        ]  # fmt: skip
-        out_t = T["outcomes"]
-        # Labels the merchant family counts, and fraud labels of the terminal's cards elsewhere.
-        cards = parts[2]["card_token"].unique().to_list()
-        # Two queries, each served by an index (an OR of the two made SQLite scan every
-        # transaction): the merchant's labels, and fraud labels of the terminal's cards.
-        label_filters = [
-            tx_t.c.merchant_id == row["merchant_id"],
-            and_(tx_t.c.card_token.in_(cards), out_t.c.outcome_class.in_(FRAUD_CLASSES)),
-        ]
-        joined = tx_t.join(out_t, out_t.c.tx_id == tx_t.c.tx_id)
-        for where in label_filters:
-            parts.append(
-                _frame(conn, "transactions", select(tx_t).select_from(joined).where(where))
-            )
-        transactions = _distinct(parts, "tx_id")
-        outcomes = _distinct(
-            [
-                _frame(conn, "outcomes", select(out_t).select_from(joined).where(where))
-                for where in label_filters
-            ],
-            "tx_id",
-        )
-        ev_t, cl_t = T["settlement_events"], T["claims"]
-        events = _frame(conn, "settlement_events",
-                        select(ev_t).where(ev_t.c.tx_id == tx_id))  # fmt: skip
-        claims = _frame(
-            conn, "claims",
-            select(cl_t).where(
-                or_(cl_t.c.tx_id == tx_id,
-                    and_(cl_t.c.merchant_id == row["merchant_id"],
-                         cl_t.c.filed_at > as_of - lookback[Entity.MERCHANT],
-                         cl_t.c.filed_at <= as_of))
-            ),
-        )  # fmt: skip
-        m_t, term_t = T["merchants"], T["terminals"]
-        merchant_ids = transactions["merchant_id"].unique().to_list()
-        merchants = _frame(
-            conn, "merchants", select(m_t).where(m_t.c.merchant_id.in_(merchant_ids))
-        )
-        terminals = _frame(
-            conn, "terminals", select(term_t).where(term_t.c.terminal_id == row["terminal_id"])
-        )
-        return History(merchants, terminals, transactions, events, claims, outcomes)  # fmt: skip
-
-    def _system_cells(self, conn: Connection, history: History, as_of: int) -> pl.DataFrame:
-        merchant = history.merchants.filter(
-            pl.col("merchant_id") == history.transactions["merchant_id"][0]
-        )
-        tier = str(merchant["bank_tier"][0]) if merchant.height else ""
-        mode = str(merchant["settlement_mode"][0]) if merchant.height else ""
+        tx: dict[str, Any] = dict(zip(_POINT_COLUMNS, found[0], strict=True))
+        t = int(tx["ts"])
+        merchant_row = None if tx["m_id"] is None else {
+            "mcc": tx["m_mcc"], "onboard_date": _date(tx["onboard_date"]),
+            "payee_account_changed_at": tx["payee_account_changed_at"],
+            "settlement_mode": tx["settlement_mode"], "bank_tier": tx["bank_tier"],
+        }  # fmt: skip
+        terminal_row = None if tx["term_id"] is None else {
+            "device_type": tx["device_type"], "registered_lat": tx["registered_lat"],
+            "registered_lon": tx["registered_lon"],
+        }  # fmt: skip
+        term, mid = tx["terminal_id"], tx["merchant_id"]
+        mode = None if merchant_row is None else merchant_row["settlement_mode"]
+        tier = None if merchant_row is None else merchant_row["bank_tier"]
         hour = (as_of // US_HOUR) * US_HOUR
-        key = (tier, mode, hour)
-        if key not in self._cells:
-            self._cells[key] = self._compute_cell(conn, tier, mode, hour)
-        share, due = self._cells[key]
-        return pl.DataFrame(
-            {"bank_tier": [tier], "settlement_mode": [mode], "hour": [hour],
-             "sys_due_24h": [due], "sys_overdue_share_24h": [share]},
-            schema={"bank_tier": pl.String, "settlement_mode": pl.String, "hour": pl.Int64,
-                    "sys_due_24h": pl.Int64, "sys_overdue_share_24h": pl.Float64},
+        day_start = ((t + BEIJING_US) // US_DAY) * US_DAY - BEIJING_US
+        params = {
+            "tx_id": tx_id, "t": t, "as_of": as_of, "t_entity": term, "m_entity": mid,
+            "card": tx["card_token"], "card_lo": t - _CARD_LOOKBACK, "card_hi": max(t, as_of),
+            "day_lo": t - US_DAY, "week_lo": t - 7 * US_DAY, "month_lo": t - 30 * US_DAY,
+            "claims_lo": as_of - merchant.CLAIM_WINDOW, "tier": tier, "mode": mode,
+            "hour_h": hour // US_HOUR, "cell_lo_h": (hour - system.WINDOW) // US_HOUR,
+            "day_lo_h": day_start // US_HOUR,
+            "day_hi_h": t // US_HOUR,
+            **_TERMINAL.params(term, t), **_MERCHANT.params(mid, t),
+            **{f"labels_lo_{w}": as_of - length
+               for w, length in merchant.LABEL_WINDOWS.items()},
+        }  # fmt: skip
+        # Every lookup depends only on the point's row: all in one batch (a NULL key finds
+        # nothing, as the offline joins do).
+        batch = (_CARD_ROWS, _OF_TX, _AGGREGATES, _EDGES, _TERMINAL_DAY, _VOIDED_CARDS)
+        card_found, of_tx, (agg,), edge_rows, day, voids = _run(
+            conn, [(sql, params) for sql in batch]
+        )
+        card_rows = _named(_CARD_COLUMNS, card_found)
+        followers: list[Row] = []
+        events: list[Row] = []
+        claims: list[Row] = []
+        for part, ts, text, amount in of_tx:
+            if part == "follower":
+                followers.append({"ts": ts, "msg_type": text})
+            elif part == "event":
+                events.append({"ts": ts, "event_type": text})
+            else:
+                claims.append({"filed_at": ts, "evidence": text, "claimed_amount_fen": amount})
+        edges = _named(("part", *_EDGE_COLUMNS), edge_rows)
+        term_sums, _ = _TERMINAL.totals(agg[: _TERMINAL.width], edges)
+        at = _TERMINAL.width
+        m_sums, end_rows = _MERCHANT.totals(agg[at : at + _MERCHANT.width], edges)
+        flagged, claims_30d, due, late, day_paid, *label_sums = agg[at + _MERCHANT.width :]
+        label_names = [f"{n}_{w}" for n in merchant.LABEL_SUMS for w in merchant.LABEL_WINDOWS]
+        labels = {k: int(v or 0) for k, v in zip(label_names, label_sums, strict=True)}
+        day_rows = _named(("ts", "card_token", "lat", "lon"), day)
+        voided = len(voids)
+
+        approved = tx["msg_type"] in PAYABLE and tx["response_code"] == "00"
+        over = False
+        if approved and mode == "D0" and mid is not None:
+            total = int(day_paid or 0) + _paid_up_to(end_rows, tx_id, t)
+            over = total > self.rules.d0_quota_fen
+        expected = None
+        if approved:
+            tier_index = BANK_TIERS.index(tier) if tier in BANK_TIERS else 0
+            expected = int(expected_arrival_us(
+                np.array([t], dtype=np.int64), d0=np.array([mode == "D0" and not over]),
+                tier_index=np.array([tier_index], dtype=np.int64), rules=self.rules,
+                calendar=self.calendar,
+            )[0])  # fmt: skip
+        cell = None
+        if tier is not None and mode is not None:
+            cell = (int(late or 0) / int(due) if due else 0.0, int(due or 0))
+        return PointInputs(
+            tx=tx, as_of=as_of, merchant=merchant_row, terminal=terminal_row,
+            expected_us=expected, d0_over_quota=over, card_rows=card_rows,
+            followers=followers, events=events, claims=claims, terminal_sums=term_sums,
+            terminal_day_rows=day_rows, terminal_voided_cards_7d=voided,
+            terminal_flagged_30d=int(flagged), merchant_sums=m_sums,
+            merchant_claims_30d=int(claims_30d), merchant_labels=labels, system_cell=cell,
+            rules=self.rules, calendar=self.calendar,
         )  # fmt: skip
 
-    def _compute_cell(self, conn: Connection, tier: str, mode: str, hour: int) -> tuple[float, int]:
-        tx_t, m_t, ev_t = T["transactions"], T["merchants"], T["settlement_events"]
-        credit = and_(ev_t.c.tx_id == tx_t.c.tx_id, ev_t.c.event_type == "payout_credited")
-        sales_q = (
-            select(tx_t.c.tx_id, tx_t.c.ts, m_t.c.bank_tier, m_t.c.settlement_mode,
-                   func.min(ev_t.c.ts))
-            .join(m_t, m_t.c.merchant_id == tx_t.c.merchant_id)
-            .outerjoin(ev_t, credit)
-            .where(
-                and_(m_t.c.bank_tier == tier, m_t.c.settlement_mode == mode,
-                     tx_t.c.msg_type.in_(("sale", "preauth_complete")),
-                     tx_t.c.response_code == "00",
-                     tx_t.c.ts > hour - system.WINDOW - system.LOOKBACK, tx_t.c.ts <= hour)
-            )
-            .group_by(tx_t.c.tx_id, tx_t.c.ts, m_t.c.bank_tier, m_t.c.settlement_mode)
-        )  # fmt: skip
-        sales = pl.DataFrame(
-            [tuple(r) for r in conn.execute(sales_q).all()],
-            schema={"tx_id": pl.String, "ts": pl.Int64, "bank_tier": pl.String,
-                    "settlement_mode": pl.String, "credited": pl.Int64},
-            orient="row",
-        )  # fmt: skip
-        hours = pl.DataFrame({"bank_tier": [tier], "settlement_mode": [mode], "hour": [hour]})
-        cells = system.overdue_share(
-            sales=sales, hours=hours, rules=self.rules, calendar=self.calendar
-        )
-        if cells.is_empty():
-            return 0.0, 0
-        return float(cells["sys_overdue_share_24h"][0]), int(cells["sys_due_24h"][0])
+
+def _named(columns: Sequence[str], rows: list[tuple[Any, ...]]) -> list[Row]:
+    return [dict(zip(columns, r, strict=True)) for r in rows]
+
+
+def _date(value: Any) -> dt.date | None:
+    """A DATE column's value (SQLite's driver hands back ISO text)."""
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _paid_up_to(end_rows: list[Row], tx_id: str, t: int) -> int:
+    """Approved sales of the sale's partial hour up to and including it, in the offline order
+    (time, then tx_id) of `points.enrich_transactions`' daily D0 quota total."""
+    paid = merchant.SUMS["paid"]
+    return sum(
+        paid.of(r) for r in end_rows if r["ts"] < t or (r["ts"] == t and r["tx_id"] <= tx_id)
+    )

@@ -16,7 +16,7 @@ from features.settlement_calendar import (
     expected_arrival_us,
 )
 
-__all__ = ["APPROVED_SALE", "enrich_transactions", "local_day", "prepare_points"]
+__all__ = ["APPROVED_SALE", "PAYABLE", "enrich_transactions", "local_day", "prepare_points"]
 
 #: Messages whose money is paid out to the merchant when approved.
 PAYABLE = ("sale", "preauth_complete")

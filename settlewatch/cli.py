@@ -7,6 +7,7 @@ arguments exit with code 2 and a one-line message on stderr.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +17,8 @@ from rich.table import Table as RichTable
 
 from data_contracts import TABLES, UnusableInputError
 from data_contracts.docs import contract_markdown
+from settlewatch.bench_cli import bench_app
+from settlewatch.review_cli import analyst_app, labels_app
 
 app = typer.Typer(
     name="settlewatch",
@@ -234,6 +237,13 @@ def train(
     metrics_out: Annotated[
         Path | None, typer.Option("--metrics-out", help="Write the metrics as JSON here.")
     ] = None,
+    then_promote: Annotated[
+        bool,
+        typer.Option(
+            "--promote",
+            help="With --register: then promote the new version (as `settlewatch promote`).",
+        ),
+    ] = False,
 ) -> None:
     """Train the risk, reason, arrival-time and anomaly models; log them to MLflow.
 
@@ -246,6 +256,8 @@ def train(
 
     if not input_dir.is_dir():
         raise _usage_error(f"input folder {input_dir} does not exist or is not a folder")
+    if then_promote and not register:
+        raise _usage_error("--promote needs --register")
     try:
         cutoff = dt.date.fromisoformat(until) if until else None
     except ValueError as exc:
@@ -272,6 +284,12 @@ def train(
         out.print(f"registered settlewatch-risk version {result.version} ({result.tracking_uri})")
     if metrics_out is not None:
         out.print(f"metrics: {metrics_out}")
+    if then_promote and result.version is not None:
+        from training.train import promote as run_promotion
+
+        # a version that does not beat the champion is kept, not an error: says why
+        verdict = run_promotion(version=result.version)
+        out.print(verdict.explanation)
 
 
 @app.command()
@@ -293,6 +311,170 @@ def promote(
     out.print(result.explanation)
     if not result.promoted:
         raise typer.Exit(1)
+
+
+@app.command()
+def score(
+    input_dir: Annotated[Path, typer.Argument(help="Folder of contract tables (parquet).")],
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="Parquet file to write.")],
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="Registered version to use (default: the champion)."),
+    ] = None,
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record",
+            help="Also record review and hold answers in the API's database (fills the queue).",
+        ),
+    ] = False,
+) -> None:
+    """Score the folder's whole scoring population, each point at its own scoring time.
+
+    The same decision code as the API: probabilities, risk score, decision, predicted reason,
+    arrival P50/P90 and anomaly score per transaction. With no usable model the rules
+    fallback answers (decision_source=fallback). MLFLOW_TRACKING_URI picks the registry.
+    """
+    from risk_model import ModelLoadError
+    from serving.backfill import score_folder
+    from serving.db import make_engine, upgrade
+    from serving.settings import Settings
+
+    if not input_dir.is_dir() or not (input_dir / "transactions.parquet").exists():
+        raise _usage_error(f"{input_dir} is not a folder with transactions.parquet")
+    if out_file.suffix != ".parquet":
+        raise _usage_error(f"--out must name a .parquet file, not {out_file.name}")
+    settings = Settings.from_env()
+    engine = None
+    if record:
+        engine = make_engine(settings.database_url)
+        upgrade(engine)
+    try:
+        with err.status("scoring") as status:
+            result = score_folder(
+                input_dir, out_file, settings=settings, model_version=model,
+                progress=lambda step: status.update(step), record_to=engine,
+            )  # fmt: skip
+    except ModelLoadError as exc:
+        raise _usage_error(str(exc)) from exc
+    source = f"model v{result.model_version}" if result.model_version else "rules fallback"
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(result.decisions.items()))
+    out.print(f"{result.rows} transactions scored by the {source} ({counts}) -> {out_file}")
+    if record:
+        out.print(f"{result.recorded} review and hold answers recorded in {settings.database_url}")
+
+
+@app.command()
+def ingest(
+    input_dir: Annotated[Path, typer.Argument(help="Folder of VALID contract tables (parquet).")],
+) -> None:
+    """Load a validated folder into the API's database (bulk; for demos and backfills).
+
+    Use the output folder of `settlewatch validate --out`. The database is
+    SETTLEWATCH_DATABASE_URL (default sqlite:///settlewatch.db); it is migrated first.
+    """
+    from features import load_history
+    from features.online import write_history
+    from serving.db import make_engine, upgrade
+    from serving.settings import Settings
+
+    if not input_dir.is_dir() or not (input_dir / "transactions.parquet").exists():
+        raise _usage_error(f"{input_dir} is not a folder with transactions.parquet")
+    settings = Settings.from_env()
+    engine = make_engine(settings.database_url)
+    with err.status("migrating the database") as status:
+        upgrade(engine)
+        status.update(f"loading {input_dir}")
+        history = load_history(input_dir)
+        status.update(f"writing {history.rows:,} rows")
+        write_history(engine, history)
+    out.print(f"{history.rows} rows from {input_dir} -> {settings.database_url}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (default: $PORT or 8000).", envvar="PORT")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
+) -> None:
+    """Start the scoring API (SQLite file and local MLflow store in the working folder).
+
+    Settings come from the environment: SETTLEWATCH_DATABASE_URL, MLFLOW_TRACKING_URI,
+    SETTLEWATCH_API_KEYS (name:scopes:key;... created at start), SETTLEWATCH_POLICY. The
+    OpenAPI document is at /docs and /openapi.json.
+    """
+    import uvicorn
+
+    from serving.observability import configure_logging
+    from serving.settings import Settings
+
+    settings = Settings.from_env()
+    configure_logging(json_lines=settings.log_json)
+    # MLflow's download progress bars would break the JSON log lines
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    uvicorn.run(
+        "settlewatch.web:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+    )
+
+
+app.add_typer(bench_app, name="bench")
+app.add_typer(analyst_app, name="analyst")
+app.add_typer(labels_app, name="labels")
+
+apikey_app = typer.Typer(help="Create and revoke API keys.", no_args_is_help=True)
+app.add_typer(apikey_app, name="apikey")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: Annotated[str, typer.Option(help="Who the key is for, e.g. claim-service.")],
+    scopes: Annotated[
+        str, typer.Option(help="Comma-separated: ingest, score, claims, admin.")
+    ] = "score,claims",
+) -> None:
+    """Create a key and print it once (only its hash is stored)."""
+    from serving.auth import create_key, parse_scopes
+    from serving.db import make_engine, upgrade
+    from serving.settings import Settings
+
+    try:
+        wanted = parse_scopes(scopes)
+    except ValueError as exc:
+        raise _usage_error(str(exc)) from exc
+    engine = make_engine(Settings.from_env().database_url)
+    upgrade(engine)
+    out.print(create_key(engine, name=name, scopes=wanted))
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(
+    key_id: Annotated[str, typer.Argument(help="The id part of sw_<id>_<secret>.")],
+) -> None:
+    """Revoke a key (it stops working within seconds)."""
+    from serving.auth import revoke_key
+    from serving.db import make_engine
+    from serving.settings import Settings
+
+    if not revoke_key(make_engine(Settings.from_env().database_url), key_id):
+        raise _usage_error(f"no live key with id {key_id}")
+    out.print(f"revoked {key_id}")
+
+
+@app.command("migrate")
+def migrate() -> None:
+    """Bring the API's database (SETTLEWATCH_DATABASE_URL) to the latest schema (Alembic)."""
+    from serving.db import make_engine, upgrade
+    from serving.settings import Settings
+
+    url = Settings.from_env().database_url
+    upgrade(make_engine(url))
+    out.print(f"{url}: at the latest revision")
 
 
 @app.callback()

@@ -157,6 +157,15 @@ def assign_actors(cfg: SimulationConfig, pop: Population, rng: np.random.Generat
         t_free[np.isin(pop.t_merchant, pop.t_merchant[chosen])] = False
     t_from = rng.integers(-WINDOW_LEAD, cfg.days, t)
     t_to = t_from + np.where(t_scheme == SKIMMING, rng.integers(30, 90, t), rng.integers(7, 30, t))
+    if cfg.novel_scheme:
+        # the novel scheme's actors start only in the last part of the run (config.py)
+        code = scheme_code(cfg.novel_scheme)
+        first = min(int(cfg.novel_from_share * cfg.days), cfg.days - 1)
+        for scheme, start, end in ((m_scheme, m_from, m_to), (t_scheme, t_from, t_to)):
+            novel = scheme == code
+            length = np.minimum(end - start, 10**5)
+            start[novel] = rng.integers(first, cfg.days, int(novel.sum()))
+            end[novel] = 10**6 if code == CASH_OUT else start[novel] + length[novel]
     t_region = rng.integers(0, len(REGIONS), t)
     t_region = np.where(
         t_region == pop.m_region[pop.t_merchant], (t_region + 7) % len(REGIONS), t_region

@@ -17,6 +17,18 @@ from simulator.errors import SimulationConfigError
 
 __all__ = ["SimulationConfig"]
 
+#: schemes that can be the novel one: those run by actors in a window of days
+_NOVEL_SCHEMES = (
+    "cash_out",
+    "mcc_jumping",
+    "double_claim",
+    "terminal_relocation",
+    "void_after_sale",
+    "fake_failure_repay",
+    "skimming",
+    "capture_card",
+)
+
 
 @dataclass(frozen=True)
 class SimulationConfig:
@@ -88,6 +100,17 @@ class SimulationConfig:
     terminal_hold_ratio: float = 0.01  # assumed: ... or 1% of its sales in those 30 days
     terminal_hold_days: int = 7  # assumed
     void_velocity_hold: int = 4  # assumed: voids in a day that hold a terminal next days
+    # a bank's return notice (退票) for a failed payout arrives hours to days after the payout
+    # (assumed: 4-60 hours, uniform); until then the payout looks sent and merely late
+    return_notice_hours: tuple[float, float] = (4.0, 60.0)
+
+    # --- the novel pattern (issue 5: an honest test of the anomaly score) ---------------------
+    # One scheme acts only from `novel_from_share` of the run on, with its usual number of
+    # actors: a model trained on the earlier days has never seen it labelled, as with a new
+    # modus operandi. Its outcomes carry the scheme's own reason, so a trainer finds it as the
+    # reason its test period has and its training labels lack. "" switches it off.
+    novel_scheme: str = "terminal_relocation"
+    novel_from_share: float = 0.8
 
     def __post_init__(self) -> None:
         if self.merchants < 1:
@@ -102,6 +125,13 @@ class SimulationConfig:
             raise SimulationConfigError("must be at least 1", field="cards_per_merchant")
         if len(self.credit_delay_p50_hours) != 4 or min(self.credit_delay_p50_hours) <= 0:
             raise SimulationConfigError("needs 4 positive hours", field="credit_delay_p50_hours")
+        low, high = self.return_notice_hours
+        if not 0 < low <= high:
+            raise SimulationConfigError("needs 0 < low <= high hours", field="return_notice_hours")
+        if self.novel_scheme and self.novel_scheme not in _NOVEL_SCHEMES:
+            raise SimulationConfigError(
+                f"must be one of {', '.join(_NOVEL_SCHEMES)} or empty", field="novel_scheme"
+            )
         for f in fields(self):
             value = getattr(self, f.name)
             is_share = f.name.endswith(("_share", "_rate")) or "_rate_" in f.name

@@ -28,8 +28,9 @@ _LIMITS = """\
   before the next period starts; a case that resolves later is missing from its period.
 - `reason` and `eta` are trained and evaluated on benign cases only; the pyfunc answers them for
   every row, and routing should read them only when the case is released as benign.
-- The anomaly score's novel-pattern test holds one fraud reason's merchants out of the
-  detector's training; few such cases fall in the test period, so the recall is coarse.
+- The anomaly score's novel-pattern test uses the fraud and trapping reasons that appear in the
+  test period's labels and never before (the simulator starts one scheme late, by default);
+  few such cases fall in the test period, so the recall is coarse.
 - Trained on simulated data: the numbers describe the simulator, not a real acquirer.
 """
 
@@ -50,7 +51,7 @@ def render_model_card(
     counts: Mapping[str, Mapping[str, int]],
     metrics: Mapping[str, float],
     baseline_metrics: Mapping[str, float],
-    novel_reason: str,
+    novel_reasons: tuple[str, ...],
 ) -> str:
     """The card as markdown."""
     lines = [
@@ -91,7 +92,8 @@ def render_model_card(
         "",
         "The legacy rules give no reason or arrival time; their stand-ins are the training",
         "period's commonest reason and its median and P90 hours to arrival.",
-        f"The novel pattern for `anomaly.novel_pattern_recall_at_5pct` is `{novel_reason}`.",
+        "Novel patterns for `anomaly.novel_pattern_recall_at_5pct` (test-period reasons never "
+        f"labelled before): {', '.join(f'`{r}`' for r in novel_reasons) or 'none'}.",
         "",
         "## Known limits",
         _LIMITS,

@@ -16,7 +16,10 @@ import polars as pl
 
 import features
 from features import FEATURE_SET, History
+from risk_model import RiskModel
+from risk_model.bundle import REGIMES, arrival_regime
 from training.baseline import LegacyHoldRules
+from training.export import to_risk_model
 from training.labels import (
     CLASSES,
     US_DAY,
@@ -35,21 +38,18 @@ from training.models import (
 )
 
 __all__ = [
-    "NOVEL_REASON",
     "Dataset",
     "Evaluation",
     "FittedModels",
     "evaluate",
     "fit",
     "history_until",
+    "novel_reasons",
     "prepare",
 ]
 
 Progress = Callable[[str], None]
 
-#: The fraud pattern kept out of the anomaly detector's training, to test it on a pattern it
-#: has never seen. Cash-out is chosen for having enough cases to measure a recall.
-NOVEL_REASON = "cash_out"
 
 _BEIJING_US = 8 * 3_600_000_000
 
@@ -86,6 +86,25 @@ class Dataset:
     train: pd.DataFrame
     validation: pd.DataFrame
     test: pd.DataFrame
+
+    @property
+    def novel_reasons(self) -> tuple[str, ...]:
+        """See `novel_reasons`."""
+        return novel_reasons(self.train, self.validation, self.test)
+
+
+def novel_reasons(
+    train: pd.DataFrame, validation: pd.DataFrame, test: pd.DataFrame
+) -> tuple[str, ...]:
+    """Fraud and trapping reasons labelled in the test period but never in the earlier ones.
+
+    These are the patterns no model has seen labelled (the simulator's novel scheme, by
+    default): the anomaly score is tested on them. Found from the labels alone, so the trainer
+    needs no word from the simulator; empty when every test reason was seen before.
+    """
+    seen = set(train["outcome_reason"].dropna()) | set(validation["outcome_reason"].dropna())
+    risky = test.loc[test["outcome_class"] != CLASSES[0], "outcome_reason"].dropna()
+    return tuple(sorted(set(risky) - seen))
 
 
 def _history_end(history: History) -> int:
@@ -136,9 +155,15 @@ def prepare(
     return Dataset(split=split, cutoff_us=cutoff_us, **out)
 
 
+def arrival_regimes(frame: pd.DataFrame) -> np.ndarray:
+    """Each row's arrival regime, decided as the runtime decides it."""
+    columns = {column for column, _ in REGIMES.values() if column in frame.columns}
+    return arrival_regime({c: frame[c].to_numpy(dtype=np.float64) for c in columns}, len(frame))
+
+
 @dataclass
 class FittedModels:
-    """Everything the pyfunc wraps, plus the baseline it is compared with."""
+    """The fitted estimators, the runtime bundle made of them, and the baseline."""
 
     encoder: FeatureEncoder
     risk: RiskClassifier
@@ -146,15 +171,14 @@ class FittedModels:
     eta: ArrivalQuantiles
     anomaly: BehaviourAnomaly
     baseline: LegacyHoldRules
+    bundle: RiskModel
 
 
 def _benign_with_arrival(frame: pd.DataFrame) -> pd.Series:
     return (frame["outcome_class"] == CLASSES[0]) & frame["arrival_hours"].notna()
 
 
-def fit(
-    dataset: Dataset, *, novel_reason: str = NOVEL_REASON, progress: Progress = _noop
-) -> FittedModels:
+def fit(dataset: Dataset, *, progress: Progress = _noop) -> FittedModels:
     """Every model on the training period, calibrated on the validation period.
 
     Raises:
@@ -185,21 +209,24 @@ def fit(
         train.loc[has_eta, "arrival_hours"],
         X_calibration=x_val[val_eta],
         y_calibration=val.loc[val_eta, "arrival_hours"],
+        groups_calibration=arrival_regimes(val[val_eta]),
     )
 
     progress("fitting the behaviour anomaly detector (IsolationForest)")
-    # the novel pattern's merchants are left out entirely, so the detector has never seen
-    # their behaviour when it meets them in the test period
-    novel_merchants = set(
-        pd.concat([train, val, dataset.test])
-        .loc[lambda f: f["outcome_reason"] == novel_reason, "merchant_id"]
-        .dropna()
-    )
-    clean = ~train["merchant_id"].isin(novel_merchants).to_numpy()
-    anomaly = BehaviourAnomaly().fit(x_train[clean])
+    # trained on the training period as it is: a novel pattern (see `novel_reasons`) is
+    # absent from it, and nothing about later periods is used to clean it
+    anomaly = BehaviourAnomaly().fit(x_train)
 
     baseline = LegacyHoldRules().fit(train, train["outcome_class"])
-    return FittedModels(encoder, risk, reason, eta, anomaly, baseline)
+    bundle = to_risk_model(
+        encoder=encoder,
+        risk=risk,
+        reason=reason,
+        eta=eta,
+        anomaly=anomaly,
+        reference=x_train,
+    )
+    return FittedModels(encoder, risk, reason, eta, anomaly, baseline, bundle)
 
 
 @dataclass(frozen=True)
@@ -213,23 +240,19 @@ class Evaluation:
 
 
 def score_frame(models: FittedModels, frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The model's answers for a feature frame, as arrays."""
-    x = models.encoder.transform(frame)
-    proba = models.risk.predict_proba(x)
-    quantiles = models.eta.predict_quantiles(x)
+    """The runtime bundle's answers for a feature frame, as arrays: what serving will answer."""
+    answers = models.bundle.predict(frame)
     return {
-        "proba": proba,
-        "risk_score": proba[:, 1:].sum(axis=1),
-        "reason": models.reason.predict(x),
-        "eta_p50": quantiles[:, 0],
-        "eta_p90": quantiles[:, 1],
-        "anomaly": models.anomaly.score_samples(x),
+        "proba": answers.proba,
+        "risk_score": answers.risk_score,
+        "reason": answers.reason,
+        "eta_p50": answers.eta_p50_hours,
+        "eta_p90": answers.eta_p90_hours,
+        "anomaly": answers.anomaly_score,
     }
 
 
-def evaluate(
-    models: FittedModels, dataset: Dataset, *, novel_reason: str = NOVEL_REASON
-) -> Evaluation:
+def evaluate(models: FittedModels, dataset: Dataset) -> Evaluation:
     """Metrics of the model and the baseline on the same test period."""
     test = dataset.test
     answers = score_frame(models, test)
@@ -239,7 +262,7 @@ def evaluate(
         "day": test["day"].to_numpy(dtype=np.int64),
         "reason_true": test["outcome_reason"].fillna("").astype(str).to_numpy(),
         "eta_true": test["arrival_hours"].to_numpy(dtype=np.float64, na_value=np.nan),
-        "novel": (test["outcome_reason"] == novel_reason).to_numpy(dtype=bool),
+        "novel": test["outcome_reason"].isin(dataset.novel_reasons).to_numpy(dtype=bool),
     }
     model = Scored(
         proba=answers["proba"],

@@ -1,18 +1,30 @@
-"""The MLflow pyfunc that serving loads: every model behind one `predict`.
+"""Logging the runtime bundle as an MLflow pyfunc, and the pickled pyfunc of older versions.
+
+New versions are `risk_model.pyfunc.RiskPyfunc` around a `risk_model.RiskModel` bundle
+(`log_risk_model`). `RiskPyfunc` here is the format of versions logged before the bundle
+existed (estimators pickled with their `training` classes); it stays so that those versions
+still load when a new candidate is compared with an old champion. Do not log new ones.
 
 Input: the feature set's columns (categories as strings, numbers as float64, flags as bool);
 output: one row per input row with the columns of `OUTPUT_COLUMNS`. The feature set ref is kept
-on the model object and in the MLflow model's metadata, so serving can refuse a mismatch.
+in the MLflow model's metadata, so serving can refuse a mismatch.
 """
 
 from __future__ import annotations
 
+import tempfile
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
+import mlflow.pyfunc
 import pandas as pd
+from mlflow.models import infer_signature
 from mlflow.pyfunc.model import PythonModel
 
+import risk_model.pyfunc
 from features import FEATURE_SET, Dtype, FeatureSet
+from risk_model import OUTPUT_COLUMNS, RiskModel
 from training.labels import CLASSES
 from training.models import (
     ArrivalQuantiles,
@@ -22,20 +34,14 @@ from training.models import (
     RiskClassifier,
 )
 
-__all__ = ["OUTPUT_COLUMNS", "RiskPyfunc", "input_example"]
+__all__ = ["OUTPUT_COLUMNS", "RiskPyfunc", "input_example", "log_risk_model"]
 
-OUTPUT_COLUMNS: tuple[str, ...] = (
-    *(f"p_{c}" for c in CLASSES),
-    "risk_score",
-    "predicted_reason",
-    "eta_p50_hours",
-    "eta_p90_hours",
-    "anomaly_score",
-)
+#: what the pyfunc needs at load time besides the settlewatch packages themselves
+_REQUIREMENTS = ("mlflow", "lightgbm", "numpy", "pandas", "polars", "pyarrow")
 
 
 class RiskPyfunc(PythonModel):
-    """Risk probabilities, risk score, delay reason, arrival P50/P90 and anomaly score."""
+    """The pickled pyfunc of versions logged before `risk_model` (load-only, see above)."""
 
     def __init__(
         self,
@@ -85,3 +91,23 @@ def input_example(frame: pd.DataFrame, feature_set: FeatureSet = FEATURE_SET) ->
     # for its Arrow-backed string index
     example.columns = pd.Index(list(example.columns), dtype=object)
     return example.reset_index(drop=True)
+
+
+def log_risk_model(*, bundle: RiskModel, example_rows: pd.DataFrame) -> str:
+    """Log `bundle` as the active run's pyfunc `model`, with signature and input example; its
+    logged model id."""
+    example = input_example(example_rows)
+    signature = infer_signature(example, bundle.predict(example).to_pandas())
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch) / "bundle"
+        bundle.save(folder)
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=risk_model.pyfunc.RiskPyfunc(),
+            artifacts={risk_model.pyfunc.BUNDLE_ARTIFACT: str(folder)},
+            signature=signature,
+            input_example=example,
+            pip_requirements=[f"{p}=={metadata.version(p)}" for p in _REQUIREMENTS],
+            metadata={"feature_set": bundle.feature_set_ref},
+        )
+    return str(info.model_id)

@@ -8,6 +8,7 @@ is like for like even when the champion was trained on older data. Aliases, not 
 from __future__ import annotations
 
 import math
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from risk_model import MANIFEST, load_model_dir
 from training.errors import PromotionError
 from training.labels import CLASSES
 from training.metrics import Scored, compute_metrics
@@ -115,11 +117,22 @@ def register_version(
     return str(version.version)
 
 
+def _answers(*, model_uri: str, features: pd.DataFrame) -> pd.DataFrame:
+    """A version's `OUTPUT_COLUMNS` for `features`: through its runtime bundle, as serving
+    scores it; versions logged before the bundle existed through their pickled pyfunc."""
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=scratch))
+        if not any(folder.rglob(MANIFEST)):
+            legacy: pd.DataFrame = mlflow.pyfunc.load_model(str(folder)).predict(features)
+            return legacy
+        # a bundle that is there but unreadable raises ModelLoadError: no silent fallback
+        return load_model_dir(folder).predict(features).to_pandas(index=features.index)
+
+
 def heldout_metrics(*, model_uri: str, heldout: pd.DataFrame) -> dict[str, float]:
     """Metrics of a registered model on stored held-out rows (features and truth)."""
-    model = mlflow.pyfunc.load_model(model_uri)
     features = heldout.drop(columns=[c for c in TRUTH_COLUMNS if c in heldout.columns])
-    answers = model.predict(features)
+    answers = _answers(model_uri=model_uri, features=features)
     proba = answers[[f"p_{c}" for c in CLASSES]].to_numpy(dtype=np.float64)
     scored = Scored(
         outcome_class=heldout["outcome_class"].astype(str).to_numpy(dtype=np.str_),
@@ -128,7 +141,7 @@ def heldout_metrics(*, model_uri: str, heldout: pd.DataFrame) -> dict[str, float
         amount_fen=heldout["amount_fen"].fillna(0).to_numpy(dtype=np.float64),
         day=heldout["day"].to_numpy(dtype=np.int64),
         reason_true=heldout["outcome_reason"].fillna("").astype(str).to_numpy(dtype=np.str_),
-        reason_pred=answers["predicted_reason"].astype(str).to_numpy(),
+        reason_pred=answers["predicted_reason"].astype(str).to_numpy(dtype=np.str_),
         eta_true=heldout["arrival_hours"].to_numpy(dtype=np.float64, na_value=np.nan),
         eta_p50=answers["eta_p50_hours"].to_numpy(dtype=np.float64),
         eta_p90=answers["eta_p90_hours"].to_numpy(dtype=np.float64),

@@ -17,15 +17,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import mlflow
-import mlflow.pyfunc
 import pandas as pd
 from mlflow import MlflowClient
-from mlflow.models import infer_signature
 
 import features
 from features import FEATURE_SET, Dtype
@@ -34,7 +31,7 @@ from training.errors import DataWindowError
 from training.labels import CLASSES, Split
 from training.model_card import render_model_card
 from training.plots import write_plots
-from training.pyfunc import RiskPyfunc, input_example
+from training.pyfunc import log_risk_model
 from training.registry import (
     CHAMPION,
     HELDOUT_ARTIFACT,
@@ -49,9 +46,6 @@ __all__ = ["EXPERIMENT", "PromoteResult", "TrainResult", "promote", "train"]
 EXPERIMENT = "settlewatch-risk"
 BEIJING = ZoneInfo("Asia/Shanghai")
 Progress = Callable[[str], None]
-
-#: what the pyfunc needs at load time besides the settlewatch packages themselves
-_REQUIREMENTS = ("mlflow", "lightgbm", "scikit-learn", "scipy", "pandas", "numpy", "pyarrow")
 
 
 @dataclass(frozen=True)
@@ -111,14 +105,14 @@ def _tracking(tracking_uri: str | None) -> Iterator[MlflowClient]:
     # a progress bar per downloaded artifact would interleave with our own progress lines
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     uri = resolve_tracking_uri(tracking_uri)
-    previous = os.environ.get("MLFLOW_TRACKING_URI")
+    # MLflow has no way back to "unset": restore what the process resolved before, so a
+    # store used by one call (a server since stopped, say) never leaks into the next
+    previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(uri)
     try:
         yield MlflowClient(tracking_uri=uri)
     finally:
-        # MLflow has no way back to "unset"; a caller's own choice is restored
-        if previous is not None:
-            mlflow.set_tracking_uri(previous)
+        mlflow.set_tracking_uri(previous)
 
 
 def _experiment_id(client: MlflowClient) -> str:
@@ -159,14 +153,14 @@ def _json_ready(metrics: dict[str, float]) -> dict[str, float | None]:
     return {k: (None if math.isnan(v) else v) for k, v in metrics.items()}
 
 
-def _heldout_frame(test: pd.DataFrame, novel_reason: str) -> pd.DataFrame:
+def _heldout_frame(test: pd.DataFrame, novel: tuple[str, ...]) -> pd.DataFrame:
     frame = test[list(FEATURE_SET.names)].copy()
     for f in FEATURE_SET.features:
         if f.dtype is Dtype.CATEGORY:
             frame[f.name] = frame[f.name].astype("object")
     for column in TRUTH_COLUMNS[:-1]:
         frame[column] = test[column]
-    frame["novel"] = (test["outcome_reason"] == novel_reason).to_numpy()
+    frame["novel"] = test["outcome_reason"].isin(novel).to_numpy()
     return frame
 
 
@@ -190,7 +184,7 @@ def _log_run(
             "feature_set": FEATURE_SET.ref,
             "data_start": _as_datetime(split.train.start_us).isoformat(),
             "cutoff": _as_datetime(dataset.cutoff_us).isoformat(),
-            "novel_reason": pipeline.NOVEL_REASON,
+            "novel_reasons": ",".join(dataset.novel_reasons) or "none",
             **{f"period.{k}": _as_datetime(v).isoformat() for k, v in split.as_dict().items()},
             **{f"rows.{n}.{c}": int(counts[n].get(c, 0)) for n in counts for c in CLASSES},
             **{f"risk.{k}": v for k, v in models.risk.get_params().items()},
@@ -223,7 +217,7 @@ def _log_run(
             counts=counts,
             metrics=evaluation.metrics,
             baseline_metrics=evaluation.baseline_metrics,
-            novel_reason=pipeline.NOVEL_REASON,
+            novel_reasons=dataset.novel_reasons,
         )
         (folder / "model_card.md").write_text(card, encoding="utf-8")
         mlflow.log_artifact(str(folder / "model_card.md"))
@@ -231,31 +225,16 @@ def _log_run(
         mlflow.log_artifact(str(folder / "metrics.json"))
         heldout_dir = folder / Path(HELDOUT_ARTIFACT).parent
         heldout_dir.mkdir()
-        _heldout_frame(dataset.test, pipeline.NOVEL_REASON).to_parquet(
+        _heldout_frame(dataset.test, dataset.novel_reasons).to_parquet(
             folder / HELDOUT_ARTIFACT, index=False
         )
         mlflow.log_artifact(str(folder / HELDOUT_ARTIFACT), artifact_path=str(heldout_dir.name))
 
     progress("logging the pyfunc model")
-    wrapper = RiskPyfunc(
-        encoder=models.encoder,
-        risk=models.risk,
-        reason=models.reason,
-        eta=models.eta,
-        anomaly=models.anomaly,
-        feature_set_ref=FEATURE_SET.ref,
+    return log_risk_model(
+        bundle=models.bundle,
+        example_rows=dataset.test if len(dataset.test) else dataset.train,
     )
-    example = input_example(dataset.test if len(dataset.test) else dataset.train)
-    signature = infer_signature(example, wrapper.predict(None, example))
-    info = mlflow.pyfunc.log_model(
-        name="model",
-        python_model=wrapper,
-        signature=signature,
-        input_example=example,
-        pip_requirements=[f"{p}=={metadata.version(p)}" for p in _REQUIREMENTS],
-        metadata={"feature_set": FEATURE_SET.ref},
-    )
-    return str(info.model_id)
 
 
 def train(

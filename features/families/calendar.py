@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import polars as pl
 
 from features._windows import US_HOUR
 from features.declarations import Dtype, Entity, Feature
-from features.families._context import Context
-from features.settlement_calendar import BEIJING_US
+from features.families._context import Context, PointInputs
+from features.settlement_calendar import BEIJING_US, WorkdayCalendar
 
-__all__ = ["FEATURES", "compute"]
+__all__ = ["FEATURES", "compute", "compute_one"]
 
 _SRC = ("transactions", "merchants")
 
@@ -62,20 +63,43 @@ def compute(ctx: Context) -> pl.DataFrame:
         for t, e in zip(out["t"].to_list(), out["_expected"].to_list(), strict=True)
     ]
     run_us = int(ctx.rules.t1_payout_hour * US_HOUR)
-    next_run = [_next_run_us(a, run_us, ctx) - a for a in ctx.points["as_of"].to_list()]
+    next_run = [_next_run(a, run_us, ctx.calendar) - a for a in ctx.points["as_of"].to_list()]
     return out.with_columns(
         pl.Series("non_workdays_to_arrival", rest, dtype=pl.Int64),
         pl.Series("hours_to_next_payout_run", next_run, dtype=pl.Int64) / US_HOUR,
     ).drop("t", "_expected")
 
 
-def _next_run_us(as_of: int, run_us: int, ctx: Context) -> int:
+def compute_one(x: PointInputs) -> dict[str, Any]:
+    """The calendar family for one point (the online path), as `compute` would."""
+    t, as_of, m = int(x.tx["ts"]), x.as_of, x.merchant or {}
+    expected = t if x.expected_us is None else x.expected_us
+    day = 24 * US_HOUR
+    epoch = dt.date(1970, 1, 1)
+    rest = x.calendar.non_workdays_between(
+        epoch + dt.timedelta(days=(t + BEIJING_US) // day + 1),
+        epoch + dt.timedelta(days=(expected + BEIJING_US) // day - 1),
+    )
+    run_us = int(x.rules.t1_payout_hour * US_HOUR)
+    return {
+        "expected_arrival_hours": (expected - t) / US_HOUR,
+        "hours_overdue": (as_of - expected) / US_HOUR,
+        "after_cutoff": ((t + BEIJING_US) % day) // US_HOUR >= x.rules.cutoff_hour,
+        "non_workdays_to_arrival": rest,
+        "settlement_mode": m.get("settlement_mode"),
+        "bank_tier": m.get("bank_tier"),
+        "d0_over_quota": x.d0_over_quota,
+        "hours_to_next_payout_run": (_next_run(as_of, run_us, x.calendar) - as_of) / US_HOUR,
+    }
+
+
+def _next_run(as_of: int, run_us: int, calendar: WorkdayCalendar) -> int:
     """The first payout run at or after `as_of`: today's if still ahead on a working day."""
     day = (as_of + BEIJING_US) // (24 * US_HOUR)
     epoch = dt.date(1970, 1, 1)
     today = epoch + dt.timedelta(days=day)
     todays_run = day * 24 * US_HOUR - BEIJING_US + run_us
-    if ctx.calendar.is_workday(today) and todays_run >= as_of:
+    if calendar.is_workday(today) and todays_run >= as_of:
         return todays_run
-    nxt = (ctx.calendar.next_workday_after(today) - epoch).days
+    nxt = (calendar.next_workday_after(today) - epoch).days
     return nxt * 24 * US_HOUR - BEIJING_US + run_us

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import polars as pl
 
 from features._windows import US_DAY, US_HOUR, window_rows
 from features.declarations import Dtype, Entity, Feature
-from features.families._context import Context
+from features.families._context import Context, PointInputs
+from features.points import PAYABLE
 
-__all__ = ["FEATURES", "WINDOWS", "compute"]
+__all__ = ["FEATURES", "WINDOWS", "compute", "compute_one"]
 
 WINDOWS = {"1h": US_HOUR, "24h": US_DAY, "7d": 7 * US_DAY, "30d": 30 * US_DAY}
 _SPAN = {"1h": dt.timedelta(hours=1), "24h": dt.timedelta(days=1), "7d": dt.timedelta(days=7),
@@ -102,3 +104,32 @@ def compute(ctx: Context) -> pl.DataFrame:
         .select("pid", *[f.name for f in FEATURES])
         .sort("pid")
     )
+
+
+def compute_one(x: PointInputs) -> dict[str, Any]:
+    """The card family for one point (the online path), as `compute` would."""
+    tx, t = x.tx, int(x.tx["ts"])
+    before = [r for r in x.card_rows if t - WINDOWS["30d"] < r["ts"] <= t]
+    out: dict[str, Any] = {}
+    for w, length in WINDOWS.items():
+        inside = [r for r in before if r["ts"] > t - length]
+        out[f"card_count_{w}"] = sum(r["msg_type"] == "sale" for r in inside)
+        out[f"card_amount_{w}"] = float(sum(
+            r["amount_fen"] for r in inside
+            if r["msg_type"] in PAYABLE and r["response_code"] == "00"
+        ))  # fmt: skip
+        out[f"card_terminals_{w}"] = len({r["terminal_id"] for r in inside})
+        out[f"card_merchants_{w}"] = len({r["merchant_id"] for r in inside})
+        out[f"card_regions_{w}"] = len({r["region"] for r in inside} - {None})
+    earlier = [r["ts"] for r in before if r["tx_id"] != tx["tx_id"]]
+    day = [r for r in before if r["ts"] > t - US_DAY]
+    out["card_hours_since_prev"] = (t - max(earlier)) / US_HOUR if earlier else None
+    out["card_wrong_pin_24h"] = sum(r["response_code"] == "55" for r in day)
+    out["card_fallback_24h"] = sum(r["entry_mode"] in ("fallback", "manual") for r in day)
+    term = tx["terminal_id"]
+    out["card_elsewhere_after"] = sum(
+        1 for r in x.card_rows
+        if t < r["ts"] <= x.as_of and r["terminal_id"] is not None and term is not None
+        and r["terminal_id"] != term
+    )  # fmt: skip
+    return out

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
 from data_contracts import EventType
 from features._windows import US_HOUR
 from features.declarations import Dtype, Entity, Feature
-from features.families._context import Context
+from features.families._context import Context, PointInputs
 
-__all__ = ["FEATURES", "compute"]
+__all__ = ["FEATURES", "compute", "compute_one"]
 
 EVENTS = tuple(e.value for e in EventType)
 
@@ -81,3 +83,29 @@ def compute(ctx: Context) -> pl.DataFrame:
         )
         .sort("pid")
     )
+
+
+def compute_one(x: PointInputs) -> dict[str, Any]:
+    """The lifecycle family for one point (the online path), as `compute` would."""
+    t, as_of = int(x.tx["ts"]), x.as_of
+    events = [e for e in x.events if e["ts"] <= as_of]
+    seen = {e["event_type"] for e in events}
+    claims = sorted((c for c in x.claims if c["filed_at"] <= as_of), key=lambda c: c["filed_at"])
+    expected = t if x.expected_us is None else x.expected_us
+    first = claims[0] if claims else None
+    evidence = None if first is None else first["evidence"]
+    return {
+        **{f"has_{e}": e in seen for e in EVENTS},
+        "hours_since_last_event": (
+            (as_of - max(e["ts"] for e in events)) / US_HOUR if events else None
+        ),
+        "claims_on_tx": len(claims),
+        "claimed_amount_ratio": (
+            None if first is None or first["claimed_amount_fen"] is None
+            else first["claimed_amount_fen"] / x.tx["amount_fen"]
+        ),
+        "claim_has_evidence": evidence is not None and evidence != "none",
+        "claim_hours_before_due": (
+            None if first is None else (expected - first["filed_at"]) / US_HOUR
+        ),
+    }  # fmt: skip

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import polars as pl
 
 from features._windows import US_DAY, window_sums
-from features.declarations import Dtype, Entity, Feature
-from features.families._context import FRAUD_CLASSES, Context
-from features.points import APPROVED_SALE
+from features.declarations import Dtype, Entity, Feature, RowSum
+from features.families._context import FRAUD_CLASSES, Context, PointInputs
+from features.points import PAYABLE
 
-__all__ = ["FEATURES", "compute"]
+__all__ = [
+    "CLAIM_WINDOW",
+    "FEATURES",
+    "LABEL_SUMS",
+    "LABEL_WINDOWS",
+    "SUMS",
+    "SUM_WINDOWS",
+    "compute",
+    "compute_one",
+]
 
 _DAY, _MONTH, _QUARTER = dt.timedelta(days=1), dt.timedelta(days=30), dt.timedelta(days=90)
 
@@ -43,35 +53,44 @@ FEATURES = (
 )  # fmt: skip
 
 
+#: Per-message counts summed over the merchant's windows ending at the sale; the online store
+#: keeps them per merchant and hour (features.store), the offline builder sums the rows.
+SUMS: dict[str, RowSum] = {
+    "n": RowSum(),
+    "sale": RowSum({"msg_type": ("sale",)}),
+    "paid_n": RowSum({"msg_type": PAYABLE, "response_code": ("00",)}),
+    "paid": RowSum({"msg_type": PAYABLE, "response_code": ("00",)}, value="amount_fen"),
+    "void": RowSum({"msg_type": ("void",)}),
+    "refund": RowSum({"msg_type": ("refund",)}),
+}
+SUM_WINDOWS = {"24h": US_DAY, "30d": 30 * US_DAY}
+CLAIM_WINDOW = 30 * US_DAY
+#: Counts of the merchant's labels, by `resolved_at`, over windows ending at as_of.
+LABEL_SUMS: dict[str, RowSum] = {
+    "delays": RowSum({"outcome_class": ("benign_delay",)}),
+    "account_errors": RowSum(
+        {"outcome_class": ("benign_delay",), "outcome_reason": ("account_error",)}
+    ),
+    "fraud": RowSum({"outcome_class": FRAUD_CLASSES}),
+}
+LABEL_WINDOWS = {"90d": 90 * US_DAY, "all": 1 << 62}
+
+
 def compute(ctx: Context) -> pl.DataFrame:
     """The merchant family for every point."""
     p = ctx.points.select("pid", "merchant_id", "t", "as_of", "payee_account_changed_at")
     tx = window_sums(
-        p, ctx.tx, key="merchant_id", anchor="t", time="ts",
-        windows={"24h": US_DAY, "30d": 30 * US_DAY},
-        values={
-            "n": pl.lit(1),
-            "sale": pl.col("msg_type") == "sale",
-            "paid_n": APPROVED_SALE,
-            "paid": pl.when(APPROVED_SALE).then(pl.col("amount_fen")).otherwise(0),
-            "void": pl.col("msg_type") == "void",
-            "refund": pl.col("msg_type") == "refund",
-        },
+        p, ctx.tx, key="merchant_id", anchor="t", time="ts", windows=SUM_WINDOWS,
+        values={n: v.expr() for n, v in SUMS.items()},
     )  # fmt: skip
     claims = window_sums(
         p, ctx.history.claims, key="merchant_id", anchor="as_of", time="filed_at",
-        windows={"30d": 30 * US_DAY}, values={"claims": pl.lit(1)},
+        windows={"30d": CLAIM_WINDOW}, values={"claims": pl.lit(1)},
     )  # fmt: skip
     labels = ctx.history.outcomes.join(ctx.tx.select("tx_id", "merchant_id"), on="tx_id")
-    benign = pl.col("outcome_class") == "benign_delay"
     past = window_sums(
         p, labels, key="merchant_id", anchor="as_of", time="resolved_at",
-        windows={"90d": 90 * US_DAY, "all": 1 << 62},
-        values={
-            "delays": benign,
-            "account_errors": benign & (pl.col("outcome_reason") == "account_error"),
-            "fraud": pl.col("outcome_class").is_in(FRAUD_CLASSES),
-        },
+        windows=LABEL_WINDOWS, values={n: v.expr() for n, v in LABEL_SUMS.items()},
     )  # fmt: skip
     sales = pl.col("sale_30d")
 
@@ -107,3 +126,30 @@ def compute(ctx: Context) -> pl.DataFrame:
         )
         .sort("pid")
     )
+
+
+def compute_one(x: PointInputs) -> dict[str, Any]:
+    """The merchant family for one point (the online path), as `compute` would."""
+    sums, labels, as_of = x.merchant_sums, x.merchant_labels, x.as_of
+    sales = sums["sale_30d"]
+    changed = (x.merchant or {}).get("payee_account_changed_at")
+
+    def per_sale(n: int) -> float | None:
+        return n / sales if sales > 0 else None
+
+    return {
+        "m_count_24h": sums["n_24h"],
+        "m_volume_ratio": sums["n_24h"] / max(sums["n_30d"] / 30, 1.0),
+        "m_avg_ticket_30d": (
+            sums["paid_30d"] / sums["paid_n_30d"] if sums["paid_n_30d"] > 0 else None
+        ),
+        "m_void_ratio_30d": per_sale(sums["void_30d"]),
+        "m_refund_ratio_30d": per_sale(sums["refund_30d"]),
+        "m_claims_30d": x.merchant_claims_30d,
+        "m_days_since_payee_change": (
+            (as_of - changed) / US_DAY if changed is not None and changed <= as_of else None
+        ),
+        "m_prior_delays_90d": labels["delays_90d"],
+        "m_prior_account_errors_90d": labels["account_errors_90d"],
+        "m_prior_fraud": labels["fraud_all"],
+    }

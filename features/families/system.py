@@ -11,13 +11,14 @@ only the group's sales, not every merchant's running daily totals.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from features._windows import US_DAY, US_HOUR
 from features.declarations import Dtype, Entity, Feature
-from features.families._context import Context
+from features.families._context import Context, PointInputs
 from features.points import APPROVED_SALE
 from features.settlement_calendar import (
     BANK_TIERS,
@@ -26,7 +27,7 @@ from features.settlement_calendar import (
     expected_arrival_us,
 )
 
-__all__ = ["CELL_SCHEMA", "FEATURES", "LOOKBACK", "compute", "overdue_share"]
+__all__ = ["CELL_SCHEMA", "FEATURES", "LOOKBACK", "compute", "compute_one", "overdue_share"]
 
 WINDOW = 24 * US_HOUR
 #: How long before its due time a sale can have happened: a Spring Festival week plus slack.
@@ -120,3 +121,9 @@ def compute(ctx: Context) -> pl.DataFrame:
         .select("pid", "sys_overdue_share_24h", "sys_due_24h")
         .sort("pid")
     )
+
+
+def compute_one(x: PointInputs) -> dict[str, Any]:
+    """The system family for one point (the online path), from its cell."""
+    share, due = x.system_cell if x.system_cell is not None else (None, None)
+    return {"sys_overdue_share_24h": share, "sys_due_24h": due}

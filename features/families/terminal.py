@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import polars as pl
 
 from features._windows import US_DAY, window_rows, window_sums
-from features.declarations import Dtype, Entity, Feature
-from features.families._context import FRAUD_CLASSES, Context, haversine_km
-from features.settlement_calendar import BEIJING_US
+from features.declarations import Dtype, Entity, Feature, RowSum
+from features.families._context import (
+    FRAUD_CLASSES,
+    Context,
+    PointInputs,
+    haversine_km,
+    haversine_km_one,
+)
 
-__all__ = ["FEATURES", "compute"]
+__all__ = ["FEATURES", "SUMS", "SUM_WINDOWS", "VOID", "compute", "compute_one"]
 
 PICK_UP_CODES = ("04", "07", "41", "43")
 _DAY, _WEEK, _MONTH = dt.timedelta(days=1), dt.timedelta(days=7), dt.timedelta(days=30)
@@ -44,19 +50,28 @@ FEATURES = (
 )  # fmt: skip
 
 
+VOID = pl.col("msg_type") == "void"
+#: Per-message counts summed over the terminal's windows ending at the sale; the online store
+#: keeps them per terminal and hour (features.store), the offline builder sums the rows.
+SUMS: dict[str, RowSum] = {
+    "n": RowSum(),
+    "void": RowSum({"msg_type": ("void",)}),
+    "rev": RowSum({"msg_type": ("reversal",)}),
+    "cap": RowSum({"response_code": PICK_UP_CODES}),
+    "night": RowSum(night_before=6),
+}
+SUM_WINDOWS = {"24h": US_DAY, "30d": 30 * US_DAY}
+
+
 def _sums(ctx: Context, p: pl.DataFrame) -> pl.DataFrame:
-    local_hour = ((pl.col("ts") + BEIJING_US) % US_DAY) // (US_DAY // 24)
     s = window_sums(
-        p, ctx.tx, key="terminal_id", anchor="t", time="ts",
-        windows={"24h": US_DAY, "30d": 30 * US_DAY},
-        values={
-            "n": pl.lit(1),
-            "void": pl.col("msg_type") == "void",
-            "rev": pl.col("msg_type") == "reversal",
-            "cap": pl.col("response_code").is_in(PICK_UP_CODES),
-            "night": local_hour < 6,
-        },
+        p, ctx.tx, key="terminal_id", anchor="t", time="ts", windows=SUM_WINDOWS,
+        values={n: v.expr() for n, v in SUMS.items()},
     )  # fmt: skip
+    return _ratios(s)
+
+
+def _ratios(s: pl.DataFrame) -> pl.DataFrame:
     n30 = pl.col("n_30d")
 
     def share(col: str) -> pl.Expr:
@@ -94,7 +109,7 @@ def _day_rows(ctx: Context, p: pl.DataFrame) -> pl.DataFrame:
 
 
 def _voided_cards(ctx: Context, p: pl.DataFrame) -> pl.DataFrame:
-    voids = ctx.tx.filter(pl.col("msg_type") == "void").select(
+    voids = ctx.tx.filter(VOID).select(
         "terminal_id", pl.col("ts").alias("t_h"), pl.col("card_token").alias("card_h")
     )
     week = window_rows(p, voids, on="terminal_id", anchor="t", time="t_h", length=7 * US_DAY)
@@ -151,3 +166,38 @@ def compute(ctx: Context) -> pl.DataFrame:
         .otherwise(None)
         .alias("term_fraud_card_share_30d"),
     ).sort("pid")
+
+
+def compute_one(x: PointInputs) -> dict[str, Any]:
+    """The terminal family for one point (the online path), as `compute` would."""
+    sums = x.terminal_sums
+    n24, n30 = sums["n_24h"], sums["n_30d"]
+    term = x.terminal or {}
+    lat, lon = term.get("registered_lat"), term.get("registered_lon")
+    rows = sorted(
+        x.terminal_day_rows,
+        key=lambda r: (r["ts"], _last(r["card_token"]), _last(r["lat"]), _last(r["lon"])),
+    )
+    drift = [haversine_km_one(lat, lon, r["lat"], r["lon"]) for r in rows]
+    known = [d for d in drift if d is not None]
+
+    def share(n: int) -> float | None:
+        return n / n30 if n30 > 0 else None
+
+    return {
+        "term_count_24h": n24,
+        "term_volume_ratio": n24 / max(n30 / 30, 1.0),
+        "term_cards_24h": len({r["card_token"] for r in rows}),
+        "term_void_ratio_30d": share(sums["void_30d"]),
+        "term_reversal_ratio_30d": share(sums["rev_30d"]),
+        "term_capture_ratio_30d": share(sums["cap_30d"]),
+        "term_night_share_30d": share(sums["night_30d"]),
+        "term_drift_km_24h": sum(known) / len(known) if known else None,
+        "term_voided_cards_7d": x.terminal_voided_cards_7d,
+        "term_fraud_card_share_30d": share(x.terminal_flagged_30d),
+    }
+
+
+def _last(value: Any) -> tuple[bool, Any]:
+    """A sort key putting None last, as the offline sort does."""
+    return (value is None, value if value is not None else 0)

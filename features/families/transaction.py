@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+from typing import Any
 
 import polars as pl
 
 from features._windows import US_DAY, US_HOUR, US_MINUTE, window_rows
 from features.declarations import Dtype, Entity, Feature
-from features.families._context import Context, haversine_km
-from features.points import APPROVED_SALE
+from features.families._context import Context, PointInputs, haversine_km, haversine_km_one
+from features.points import APPROVED_SALE, PAYABLE
 from features.settlement_calendar import BEIJING_US
 
-__all__ = ["FEATURES", "compute"]
+__all__ = ["FEATURES", "compute", "compute_one"]
 
 #: Limits that cash-out amounts sit just under (yuan): card and transaction limits.
 LIMITS_YUAN = (1_000, 5_000, 10_000, 20_000, 50_000)
@@ -146,3 +148,59 @@ def compute(ctx: Context) -> pl.DataFrame:
         ((pl.col("t") - onboard_us) / US_DAY).alias("merchant_age_days"),
     )
     return base.join(_follow_ups(ctx), on="pid").join(_repeats(ctx), on="pid").sort("pid")
+
+
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def compute_one(x: PointInputs) -> dict[str, Any]:
+    """The transaction family for one point (the online path), as `compute` would."""
+    tx, t, as_of = x.tx, int(x.tx["ts"]), x.as_of
+    m, term = x.merchant or {}, x.terminal or {}
+    amount = tx["amount_fen"]
+    yuan = amount / 100
+    local = t + BEIJING_US
+    hour = (local % US_DAY) // US_HOUR
+    onboard = m.get("onboard_date")
+    onboard_us = None if onboard is None else (onboard - _EPOCH).days * US_DAY - BEIJING_US
+    followers = [f for f in x.followers if f["ts"] <= as_of]
+
+    def first(kind: str) -> float | None:
+        found = [(f["ts"] - t) / US_MINUTE for f in followers if f["msg_type"] == kind]
+        return min(found) if found else None
+
+    repeats = sum(
+        1
+        for r in x.card_rows
+        if r["msg_type"] in PAYABLE and r["response_code"] == "00"
+        and r["terminal_id"] == tx["terminal_id"] and r["amount_fen"] == amount
+        and r["ts"] <= as_of and abs(r["ts"] - t) <= REPEAT_WINDOW and r["tx_id"] != tx["tx_id"]
+    )  # fmt: skip
+    void, reversal = first("void"), first("reversal")
+    mcc, m_mcc = tx["mcc"], m.get("mcc")
+    return {
+        "amount_fen": float(amount),
+        "log_amount": math.log(1 + yuan),
+        "is_round_amount": amount % 10_000 == 0,
+        "is_just_under_limit": any(
+            limit * (1 - JUST_UNDER_SHARE) <= yuan < limit for limit in LIMITS_YUAN
+        ),
+        "hour": hour,
+        "is_night": hour < 6,
+        "weekday": (local // US_DAY + 3) % 7,
+        "entry_mode": tx["entry_mode"],
+        "response_code": tx["response_code"],
+        "is_credit": None if tx["card_type"] is None else tx["card_type"] == "credit",
+        "mcc_mismatch": mcc is not None and m_mcc is not None and mcc != m_mcc,
+        "distance_from_terminal_km": haversine_km_one(
+            term.get("registered_lat"), term.get("registered_lon"), tx["lat"], tx["lon"]
+        ),
+        "terminal_is_mpos": term.get("device_type") == "mpos",
+        "merchant_age_days": None if onboard_us is None else (t - onboard_us) / US_DAY,
+        "voided": void is not None,
+        "minutes_to_void": void,
+        "reversed": reversal is not None,
+        "minutes_to_reversal": reversal,
+        "refunded": any(f["msg_type"] == "refund" for f in followers),
+        "repeat_same_card_amount": repeats,
+    }

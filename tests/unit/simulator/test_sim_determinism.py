@@ -46,6 +46,9 @@ def test_same_seed_gives_identical_files_and_another_seed_other_ones(
         ("d0_share", 1.5),
         ("void_rate", -0.1),
         ("clearing_cutoff_hour", 24),
+        ("novel_scheme", "stolen_card"),
+        ("novel_from_share", 1.2),
+        ("return_notice_hours", (5.0, 1.0)),
     ],
 )
 def test_bad_config_is_refused_with_the_field_named(field: str, value: float) -> None:

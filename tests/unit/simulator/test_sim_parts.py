@@ -8,6 +8,7 @@ import numpy as np
 
 from data_contracts.cards import looks_like_pan
 from simulator import SimulationConfig
+from simulator.actors import RELOCATION, SKIMMING, assign_actors
 from simulator.batch import TxBatch
 from simulator.calendar import DAY, HOUR, SettlementCalendar
 from simulator.incidents import Intervals
@@ -72,3 +73,21 @@ def test_high_value_payouts_wait_for_the_system_to_open() -> None:
     moved = _high_value_window(cal, amount, sent)
     # Friday 09:00 stays; Friday 20:00 waits for make-up Saturday 08:30; small ones go anyway
     assert moved.tolist() == [9 * HOUR, DAY + 8.5 * HOUR, 20 * HOUR, DAY + 8.5 * HOUR]
+
+
+def test_the_novel_scheme_acts_only_in_the_last_part_of_the_run() -> None:
+    cfg = SimulationConfig(merchants=400, days=50, relocation_terminal_share=0.05)
+    pop = build_population(cfg, np.random.default_rng(0))
+    actors = assign_actors(cfg, pop, np.random.default_rng(1))
+    novel = actors.t_scheme == RELOCATION
+    assert novel.sum() >= 5
+    assert (actors.t_from[novel] >= 40).all()
+    assert (actors.t_from[novel] < 50).all()
+    # the other schemes keep windows all along the run
+    assert (actors.t_from[actors.t_scheme == SKIMMING] < 40).any()
+
+    off = SimulationConfig(merchants=400, days=50, relocation_terminal_share=0.05, novel_scheme="")
+    plain = assign_actors(
+        off, build_population(off, np.random.default_rng(0)), np.random.default_rng(1)
+    )
+    assert (plain.t_from[plain.t_scheme == RELOCATION] < 40).any()

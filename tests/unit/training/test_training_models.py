@@ -98,3 +98,40 @@ def test_legacy_rules_count_hits_and_learn_rates_per_count() -> None:
     # count 0: two benign + add-one smoothing -> (3, 1, 1) / 5
     np.testing.assert_allclose(rules.predict_proba(x)[1], [0.6, 0.2, 0.2])
     assert rules.risk_score(x)[0] > rules.risk_score(x)[2]
+
+
+def test_arrival_quantiles_cover_each_regime_with_its_own_correction() -> None:
+    rng = np.random.default_rng(1)
+
+    def draw(n: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        # the outage regime is slower than anything the features explain
+        outage = rng.random(n) < 0.2
+        x = pd.DataFrame({"tier": rng.integers(0, 4, n).astype(float), "noise": rng.normal(size=n)})
+        y = rng.exponential(scale=2.0 + 2.0 * x["tier"].to_numpy()) * np.where(outage, 6.0, 1.0)
+        return x, y, np.where(outage, "system_overdue", "")
+
+    x, y, _ = draw(3000)
+    xc, yc, gc = draw(2000)
+    xt, yt, gt = draw(4000)
+    pooled = ArrivalQuantiles(n_estimators=40).fit(x, y, X_calibration=xc, y_calibration=yc)
+    grouped = ArrivalQuantiles(n_estimators=40).fit(
+        x, y, X_calibration=xc, y_calibration=yc, groups_calibration=gc
+    )
+    assert set(grouped.group_shifts_) == {"system_overdue"}
+    outage = gt == "system_overdue"
+    pooled_cover = yt <= pooled.predict_quantiles(xt)[:, 1]
+    grouped_cover = yt <= grouped.predict_quantiles(xt, gt)[:, 1]
+    assert pooled_cover[outage].mean() < 0.8  # one correction for all under-covers the outage
+    assert 0.85 <= grouped_cover[outage].mean() <= 0.95
+    assert 0.85 <= grouped_cover[~outage].mean() <= 0.95
+
+
+def test_a_regime_with_too_few_calibration_rows_shares_the_default() -> None:
+    x, _ = _frame(600, 0)
+    y = np.abs(x["a"].to_numpy()) * 10
+    groups = np.where(np.arange(600) < 10, "system_overdue", "")
+    model = ArrivalQuantiles(n_estimators=10, min_group=50).fit(
+        x, y, X_calibration=x, y_calibration=y, groups_calibration=groups
+    )
+    assert model.group_shifts_ == {}
+    np.testing.assert_array_equal(model.predict_quantiles(x, groups), model.predict_quantiles(x))

@@ -1,0 +1,198 @@
+"""Analysts, their passwords (scrypt) and their sessions (a random cookie token).
+
+Roles: `analyst` works the queues listed on the account; `lead` sees every queue, reassigns
+cases and reads the dashboard; `admin` also manages accounts.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select
+
+from review.db import ANALYSTS, SESSIONS
+from review.errors import NotLoggedInError
+
+__all__ = [
+    "QUEUES",
+    "Analyst",
+    "Role",
+    "authenticate",
+    "create_analyst",
+    "end_session",
+    "get_analyst",
+    "hash_password",
+    "session_analyst",
+    "start_session",
+    "verify_password",
+]
+
+#: the queue kinds the routing policy fills
+QUEUES: tuple[str, ...] = ("fraud", "card_trapping", "anomaly", "fallback")
+
+_SESSION_US = 12 * 3_600 * 1_000_000  # one working day
+# scrypt at n=2**14, r=8: 16 MiB and some tens of milliseconds per guess
+_N, _R, _P = 2**14, 8, 1
+
+
+class Role(StrEnum):
+    ANALYST = "analyst"
+    LEAD = "lead"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Analyst:
+    """A logged-in person and what they may see."""
+
+    analyst_id: int
+    username: str
+    role: Role
+    queues: tuple[str, ...]
+
+    @property
+    def is_lead(self) -> bool:
+        return self.role in (Role.LEAD, Role.ADMIN)
+
+    def can_work(self, queue: str) -> bool:
+        """Whether cases of `queue` are this person's to open."""
+        return self.is_lead or queue in self.queues
+
+    @property
+    def visible_queues(self) -> tuple[str, ...]:
+        return QUEUES if self.is_lead else self.queues
+
+
+def hash_password(password: str) -> str:
+    """The password's scrypt hash with its salt and parameters, as one string."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
+    b64 = base64.b64encode
+    return f"scrypt${_N}${_R}${_P}${b64(salt).decode()}${b64(digest).decode()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Whether `password` matches `stored` (constant-time comparison)."""
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    expected = base64.b64decode(digest)
+    actual = hashlib.scrypt(
+        password.encode(),
+        salt=base64.b64decode(salt),
+        n=int(n),
+        r=int(r),
+        p=int(p),
+        dklen=len(expected),
+    )
+    return hmac.compare_digest(actual, expected)
+
+
+def _analyst(row: Any) -> Analyst:
+    queues = tuple(q for q in row.queues.split(",") if q)
+    return Analyst(
+        analyst_id=int(row.analyst_id),
+        username=str(row.username),
+        role=Role(row.role),
+        queues=queues,
+    )
+
+
+def create_analyst(
+    *,
+    conn: Connection,
+    username: str,
+    password: str,
+    role: Role,
+    queues: tuple[str, ...] = QUEUES,
+    now: int,
+) -> Analyst:
+    """Store a new account; `queues` limits an analyst's work (leads see everything)."""
+    unknown = set(queues) - set(QUEUES)
+    if unknown:
+        raise ValueError(f"unknown queue(s): {', '.join(sorted(unknown))}")
+    if len(password) < 8:
+        raise ValueError("a password needs at least 8 characters")
+    result = conn.execute(
+        insert(ANALYSTS).values(
+            username=username,
+            role=role.value,
+            queues=",".join(queues),
+            password_hash=hash_password(password),
+            active=True,
+            created_at=now,
+        )
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    return Analyst(int(key[0]), username, role, queues)
+
+
+def get_analyst(*, conn: Connection, username: str) -> Analyst | None:
+    """The active account called `username`, if any."""
+    row = conn.execute(
+        select(ANALYSTS).where(ANALYSTS.c.username == username, ANALYSTS.c.active.is_(True))
+    ).first()
+    return _analyst(row) if row else None
+
+
+def authenticate(*, conn: Connection, username: str, password: str) -> Analyst | None:
+    """The account if the password matches, else None (same work either way)."""
+    row = conn.execute(
+        select(ANALYSTS).where(ANALYSTS.c.username == username, ANALYSTS.c.active.is_(True))
+    ).first()
+    # hash even for an unknown name, so timing does not tell which names exist
+    stored = row.password_hash if row else hash_password("not-a-password")
+    if not verify_password(password, stored) or row is None:
+        return None
+    return _analyst(row)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(*, conn: Connection, analyst: Analyst, now: int) -> str:
+    """A new session for `analyst`; returns the cookie's token."""
+    token = secrets.token_urlsafe(32)
+    conn.execute(
+        insert(SESSIONS).values(
+            token_sha256=_token_hash(token),
+            analyst_id=analyst.analyst_id,
+            created_at=now,
+            expires_at=now + _SESSION_US,
+        )
+    )
+    return token
+
+
+def session_analyst(*, conn: Connection, token: str | None, now: int) -> Analyst:
+    """The analyst behind a session cookie; raises NotLoggedInError when there is none."""
+    if not token:
+        raise NotLoggedInError("no session")
+    row = conn.execute(
+        select(ANALYSTS)
+        .join(SESSIONS, SESSIONS.c.analyst_id == ANALYSTS.c.analyst_id)
+        .where(
+            SESSIONS.c.token_sha256 == _token_hash(token),
+            SESSIONS.c.expires_at > now,
+            ANALYSTS.c.active.is_(True),
+        )
+    ).first()
+    if row is None:
+        raise NotLoggedInError("session expired")
+    return _analyst(row)
+
+
+def end_session(*, conn: Connection, token: str) -> None:
+    """Log out: the session's row goes."""
+    conn.execute(delete(SESSIONS).where(SESSIONS.c.token_sha256 == _token_hash(token)))

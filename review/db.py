@@ -1,0 +1,109 @@
+"""The review queue's tables: analysts, sessions, cases and the append-only audit log.
+
+They live in the API's database next to `decisions` (the cases' source) and the contract's
+`outcomes` (where decisions become labels). Alembic owns the schema
+(`serving/migrations/versions/0100_review_tables.py`); times are epoch µs like the history's.
+
+The audit log is append-only in the database itself: the migration installs triggers that abort
+any UPDATE or DELETE, so neither a bug nor raw SQL through the app's engine can rewrite it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+__all__ = [
+    "ANALYSTS",
+    "AUDIT",
+    "CASES",
+    "REVIEW_METADATA",
+    "SESSIONS",
+]
+
+REVIEW_METADATA = MetaData()
+
+ANALYSTS = Table(
+    "review_analysts",
+    REVIEW_METADATA,
+    Column("analyst_id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # analyst | lead | admin
+    # comma-separated queue kinds an analyst works; leads and admins see every queue
+    Column("queues", String(128), nullable=False),
+    Column("password_hash", String(256), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+SESSIONS = Table(
+    "review_sessions",
+    REVIEW_METADATA,
+    # SHA-256 of the cookie's random token: a leaked table does not log anyone in
+    Column("token_sha256", String(64), primary_key=True),
+    Column("analyst_id", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Index("ix_review_sessions_analyst", "analyst_id"),
+)
+
+CASES = Table(
+    "review_cases",
+    REVIEW_METADATA,
+    Column("case_id", Integer, primary_key=True, autoincrement=True),
+    Column("decision_id", Integer, nullable=False, unique=True),
+    Column("tx_id", String(64), nullable=False, unique=True),
+    Column("queue", String(32), nullable=False),
+    # the first case of a run of open cases on the same merchant or terminal
+    Column("group_id", Integer, nullable=True),
+    Column("merchant_id", String(64), nullable=True),
+    Column("terminal_id", String(64), nullable=True),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("risk_score", Float(precision=53), nullable=False),
+    Column("risk_level", String(16), nullable=False),
+    Column("routing_decision", String(16), nullable=False),  # review | hold
+    Column("expected_loss_fen", Float(precision=53), nullable=False),
+    Column("sla_deadline", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),  # open | claimed | decided | escalated
+    # bumped by every change of state (claim, assignment, decision): the ETag of If-Match
+    Column("version", Integer, nullable=False),
+    Column("assignee_id", Integer, nullable=True),
+    Column("lease_until", BigInteger, nullable=True),
+    Column("decided_at", BigInteger, nullable=True),
+    Column("decided_by", Integer, nullable=True),
+    Column(
+        "decision", String(16), nullable=True
+    ),  # benign_delay | fraud | card_trapping | escalate
+    Column("decision_reason", String(32), nullable=True),
+    Column("note", Text, nullable=True),
+    Index("ix_review_cases_status_queue", "status", "queue"),
+    Index("ix_review_cases_merchant", "merchant_id", "status"),
+    Index("ix_review_cases_terminal", "terminal_id", "status"),
+    Index("ix_review_cases_decided", "decided_at"),
+)
+
+AUDIT = Table(
+    "review_audit",
+    REVIEW_METADATA,
+    Column("audit_id", Integer, primary_key=True, autoincrement=True),
+    Column("at", BigInteger, nullable=False),
+    Column("actor", String(64), nullable=True),  # username; null before log-in
+    Column("action", String(32), nullable=False),
+    Column("case_id", Integer, nullable=True),
+    Column("client", String(64), nullable=True),
+    Column("outcome", String(16), nullable=False),  # ok | denied | conflict | invalid | failed
+    Column("detail", Text, nullable=True),
+    Index("ix_review_audit_at", "at"),
+    Index("ix_review_audit_case", "case_id"),
+)

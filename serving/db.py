@@ -1,0 +1,144 @@
+"""The API's database: the contract tables (history), the online feature tables and its own.
+
+SQLAlchemy Core throughout. SQLite runs in WAL mode with a busy timeout so readers never block
+the writer; PostgreSQL is the production store. The schema is owned by Alembic
+(`serving/migrations`): `upgrade(engine)` brings any database to the latest revision.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+)
+
+__all__ = [
+    "API_KEYS",
+    "DECISIONS",
+    "IDEMPOTENCY",
+    "QUARANTINE",
+    "SERVING_METADATA",
+    "make_engine",
+    "now_us",
+    "upgrade",
+]
+
+SERVING_METADATA = MetaData()
+
+API_KEYS = Table(
+    "api_keys",
+    SERVING_METADATA,
+    Column("key_id", String(32), primary_key=True),
+    Column("name", String(64), nullable=False),
+    # SHA-256 of the secret: keys are 32 random bytes, so a slow KDF would add nothing
+    Column("secret_sha256", String(64), nullable=False),
+    Column("scopes", String(128), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger, nullable=True),
+)
+
+QUARANTINE = Table(
+    "quarantine",
+    SERVING_METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("received_at", BigInteger, nullable=False),
+    Column("request_id", String(64), nullable=False),
+    Column("table_name", String(32), nullable=False),
+    Column("row_index", Integer, nullable=False),
+    Column("row_key", String(64), nullable=True),
+    Column("reasons", Text, nullable=False),
+    # the row as received, card numbers masked (BIN and last four)
+    Column("row_json", Text, nullable=False),
+    Index("ix_quarantine_table_received", "table_name", "received_at"),
+)
+
+IDEMPOTENCY = Table(
+    "idempotency_keys",
+    SERVING_METADATA,
+    Column("key_id", String(32), primary_key=True),
+    Column("idempotency_key", String(128), primary_key=True),
+    Column("request_sha256", String(64), nullable=False),
+    Column("state", String(16), nullable=False),  # in_flight | done
+    Column("status_code", Integer, nullable=True),
+    Column("response_json", Text, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+DECISIONS = Table(
+    "decisions",
+    SERVING_METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tx_id", String(64), nullable=False),
+    Column("as_of", BigInteger, nullable=False),
+    Column("scored_at", BigInteger, nullable=False),
+    Column("decision", String(16), nullable=False),
+    Column("risk_level", String(16), nullable=False),
+    Column("risk_score", Float(precision=53), nullable=False),
+    Column("queue", String(32), nullable=True),
+    Column("priority", Float(precision=53), nullable=False),
+    Column("decision_source", String(16), nullable=False),
+    Column("model_version", String(32), nullable=True),
+    Column("policy_version", String(32), nullable=False),
+    Column("claim_id", String(64), nullable=True),
+    Column("answer_json", Text, nullable=False),
+    Index("ix_decisions_tx", "tx_id"),
+    Index("ix_decisions_decision_scored", "decision", "scored_at"),
+)
+
+_MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def now_us() -> int:
+    """Now as epoch microseconds, the store's time unit."""
+    return time.time_ns() // 1_000
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL: readers do not block the writer; busy_timeout: a second writer waits, not fails
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for `url`; SQLite gets WAL, a busy timeout and cross-thread connections."""
+    if url.startswith("sqlite"):
+        kwargs.setdefault("connect_args", {"check_same_thread": False})
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def alembic_config(engine: Engine | None = None) -> Config:
+    """Alembic's configuration, pointing at the packaged migrations."""
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    if engine is not None:
+        config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the database behind `engine` to `revision` (idempotent)."""
+    command.upgrade(alembic_config(engine), revision)

@@ -1,0 +1,55 @@
+"""Alembic environment: runs migrations on the engine handed over by `serving.db.upgrade`."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Engine, create_engine
+
+from data_contracts.sql import METADATA as CONTRACT_METADATA
+from features import ONLINE_METADATA
+from review.db import REVIEW_METADATA
+from serving.db import SERVING_METADATA
+
+config = context.config
+# the whole application's schema: contract tables, the online feature tables, the API's own
+# and the review queue's (this script is the app's, not the serving package's)
+target_metadata = [CONTRACT_METADATA, ONLINE_METADATA, SERVING_METADATA, REVIEW_METADATA]
+
+
+def _engine() -> Engine:
+    engine = config.attributes.get("engine")
+    if engine is not None:
+        return engine  # type: ignore[no-any-return]
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("no engine: call serving.db.upgrade(engine) or set sqlalchemy.url")
+    return create_engine(url)
+
+
+def run_migrations_offline() -> None:
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=target_metadata,
+        literal_binds=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    with _engine().connect() as connection:
+        # render_as_batch: SQLite alters tables by copying them; Alembic's batch mode does that
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,201 @@
+"""Logs, metrics and the request envelope (id, size limit, latency), as one ASGI middleware.
+
+Logs are JSON lines with the request id; every message passes through `mask_pans`, so a card
+number that reaches a log by mistake is cut to BIN and last four. Metrics are Prometheus:
+request latency by route, decisions by level, fallback answers, the model version in use.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from contextvars import ContextVar
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from data_contracts.cards import mask_pans
+
+__all__ = ["Metrics", "RequestEnvelope", "configure_logging", "request_id"]
+
+request_id: ContextVar[str] = ContextVar("request_id", default="-")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; card numbers masked in the message and in extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "request_id": request_id.get(),
+            "message": record.getMessage(),
+        }
+        for key in ("method", "path", "status", "duration_ms", "caller"):
+            if hasattr(record, key):
+                entry[key] = getattr(record, key)
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return mask_pans(json.dumps(entry, ensure_ascii=False, default=str))
+
+
+class MaskingFormatter(logging.Formatter):
+    """Plain text for a developer's terminal, card numbers masked all the same."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_pans(super().format(record))
+
+
+def configure_logging(*, json_lines: bool = True, level: int = logging.INFO) -> None:
+    """Route settlewatch's and uvicorn's logs through one masking formatter."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        JsonFormatter() if json_lines else MaskingFormatter("%(asctime)s %(levelname)s %(message)s")
+    )
+    for name in ("settlewatch", "uvicorn", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level)
+        logger.propagate = False
+    # our access line replaces uvicorn's (it has the request id and no query strings)
+    logging.getLogger("uvicorn.access").disabled = True
+
+
+class Metrics:
+    """The Prometheus metrics of one app (own registry: several apps can live in a test)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.latency = Histogram(
+            "settlewatch_request_seconds",
+            "Request latency by route.",
+            ["method", "route", "status"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+            registry=self.registry,
+        )
+        self.decisions = Counter(
+            "settlewatch_decisions",
+            "Answers by decision and risk level.",
+            ["decision", "risk_level", "source"],
+            registry=self.registry,
+        )
+        self.fallbacks = Counter(
+            "settlewatch_fallback_answers",
+            "Answers made by the rules fallback (no usable model).",
+            registry=self.registry,
+        )
+        self.rejected_rows = Counter(
+            "settlewatch_rejected_rows",
+            "Ingested rows quarantined, by table.",
+            ["table"],
+            registry=self.registry,
+        )
+        self.model_info = Gauge(
+            "settlewatch_model_version",
+            "The model version in use (1 on the label of the current one).",
+            ["name", "version", "feature_set"],
+            registry=self.registry,
+        )
+
+
+class RequestEnvelope:
+    """Request id, body size limit, latency metric and one access log line per request."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body_bytes: int) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.max_body = max_body_bytes
+        self.log = logging.getLogger("settlewatch.access")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        rid = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_body:
+            await self._too_large(send, rid)
+            status = 413
+            self._done(scope, status, started)
+            request_id.reset(token)
+            return
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body:
+                    raise BodyTooLargeError
+            return message
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_id)
+        except BodyTooLargeError:
+            status = 413
+            await self._too_large(send, rid)
+        finally:
+            self._done(scope, status, started)
+            request_id.reset(token)
+
+    async def _too_large(self, send: Send, rid: str) -> None:
+        body = json.dumps(
+            {"detail": f"request body over {self.max_body} bytes", "request_id": rid}
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"x-request-id", rid.encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    def _done(self, scope: Scope, status: int, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        route = scope.get("route")
+        path = getattr(route, "path", None) or "unmatched"
+        self.metrics.latency.labels(scope["method"], path, str(status)).observe(elapsed)
+        self.log.info(
+            "%s %s %s",
+            scope["method"],
+            path,
+            status,
+            extra={
+                "method": scope["method"],
+                "path": path,
+                "status": status,
+                "duration_ms": round(elapsed * 1000, 3),
+            },
+        )
+
+
+class BodyTooLargeError(Exception):
+    """The body grew past the limit while being read."""

@@ -1,0 +1,88 @@
+"""The fitted estimators as a `risk_model.RiskModel`: the bundle serving loads.
+
+Training keeps scikit-learn-style estimators (fit, calibrate, tune); what leaves training is
+their boosters, calibration and vocabularies copied into the runtime's own plain-file form, so
+neither MLflow nor serving ever unpickles a `training` class.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features import FEATURE_SET, FeatureSet
+from risk_model import ArrivalCorrection, RiskModel
+from risk_model._encoding import FeatureEncoding
+from risk_model._forest import PackedForest
+from risk_model._tails import TailScorer
+from training.models import (
+    ArrivalQuantiles,
+    BehaviourAnomaly,
+    FeatureEncoder,
+    ReasonClassifier,
+    RiskClassifier,
+)
+
+__all__ = ["REFERENCE_POINTS", "to_risk_model"]
+
+#: evenly spaced quantiles of the training period's anomaly scores kept in the manifest: the
+#: anomaly score is a row's place among them
+REFERENCE_POINTS = 1001
+
+
+def _reference(scores: np.ndarray) -> list[float]:
+    if len(scores) == 0:
+        return [0.0, 1.0]
+    return [float(v) for v in np.quantile(scores, np.linspace(0.0, 1.0, REFERENCE_POINTS))]
+
+
+def to_risk_model(
+    *,
+    encoder: FeatureEncoder,
+    risk: RiskClassifier,
+    reason: ReasonClassifier,
+    eta: ArrivalQuantiles,
+    anomaly: BehaviourAnomaly,
+    reference: pd.DataFrame,
+    feature_set: FeatureSet = FEATURE_SET,
+) -> RiskModel:
+    """The runtime model of fitted estimators; `reference` (encoded training rows) gives the
+    tail scorer its quantile grids and both anomaly detectors their reference scores."""
+    forest = PackedForest.from_sklearn(anomaly.forest_)
+    values = anomaly.scaled(reference)
+    tails = TailScorer.fit(values)
+    if reason.booster_ is None:
+        reason_booster, reason_outputs = None, [str(reason.classes_[0])]
+    else:
+        reason_booster = reason.booster_.booster_
+        reason_outputs = [str(reason.classes_[int(c)]) for c in reason.booster_.classes_]
+    p50, p90 = (b.booster_ for b in eta.boosters_)
+    return RiskModel(
+        feature_set_ref=feature_set.ref,
+        encoding=FeatureEncoding(
+            feature_names=tuple(encoder.columns_),
+            categories={k: tuple(v) for k, v in encoder.categories_.items()},
+        ),
+        classes=tuple(risk.classes),
+        risk=risk.booster_.booster_,
+        risk_outputs=[risk.classes[int(c)] for c in risk.booster_.classes_],
+        temperature=risk.temperature_,
+        logit_offsets=[float(v) for v in risk.logit_offsets_],
+        reasons=[str(r) for r in reason.classes_],
+        reason=reason_booster,
+        reason_outputs=reason_outputs,
+        eta=(p50, p90),
+        eta_default=(eta.shifts_[0], eta.shifts_[1]),
+        eta_corrections=[
+            ArrivalCorrection(name, shifts[0], shifts[1])
+            for name, shifts in getattr(eta, "group_shifts_", {}).items()
+        ],
+        anomaly=forest,
+        anomaly_tails=tails,
+        anomaly_columns=anomaly.columns_,
+        anomaly_fill=[float(anomaly.fill_[c]) for c in anomaly.columns_],
+        anomaly_reference={
+            "forest": _reference(forest.score(values)),
+            "tails": _reference(tails.score(values)),
+        },
+    )
