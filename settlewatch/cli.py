@@ -289,7 +289,8 @@ def train(
 
         # a version that does not beat the champion is kept, not an error: says why
         verdict = run_promotion(version=result.version)
-        out.print(verdict.explanation)
+        done = "is now champion" if verdict.promoted else "stays registered, not champion"
+        out.print(f"version {result.version} {done}: {verdict.explanation}")
 
 
 @app.command()
@@ -410,8 +411,6 @@ def serve(
 
     settings = Settings.from_env()
     configure_logging(json_lines=settings.log_json)
-    # MLflow's download progress bars would break the JSON log lines
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     uvicorn.run(
         "settlewatch.web:create_app",
         factory=True,
@@ -480,6 +479,8 @@ def migrate() -> None:
 @app.callback()
 def main() -> None:
     """settlewatch: delay, fraud or card trapping? Scores unsettled POS transactions."""
+    # MLflow's per-file download bars would break our progress lines and the JSON logs
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 if __name__ == "__main__":
