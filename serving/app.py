@@ -39,7 +39,7 @@ from serving.auth import (
     ensure_key,
     parse_bootstrap,
 )
-from serving.db import make_engine, now_us, upgrade
+from serving.db import epoch_us, make_engine, now_us, upgrade
 from serving.ingest import IngestResult, ingest
 from serving.models import LoadedModel, ModelManager
 from serving.observability import Metrics, RequestEnvelope, request_id
@@ -172,11 +172,6 @@ class Service:
             if a.decision_source == "fallback":
                 self.metrics.fallbacks.inc()
         record_decisions(self.engine, answers, scored_at_us=now, claims=claims)
-
-
-def _us(when: dt.datetime) -> int:
-    delta = when - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def _problem(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -346,7 +341,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     # -- scoring ---------------------------------------------------------------------------
     def _as_of(value: dt.datetime | None) -> int:
-        return now_us() if value is None else _us(value)
+        return now_us() if value is None else epoch_us(value)
 
     @app.post(
         "/v1/score",
@@ -389,7 +384,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         body: BatchScoreRequest, _caller: Annotated[ApiKey, Depends(_needs(Scope.SCORE))]
     ) -> BatchScoreAnswer:
         now = now_us()
-        points = [(i.tx_id, now if i.as_of is None else _us(i.as_of)) for i in body.items]
+        points = [(i.tx_id, now if i.as_of is None else epoch_us(i.as_of)) for i in body.items]
         return BatchScoreAnswer(answers=service.score(points))
 
     # -- claims ----------------------------------------------------------------------------
@@ -474,7 +469,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             result = ingest(conn, {"claims": [row]}, request_id=request_id.get())
         if result.rejected:
             raise ApiError(422, "; ".join(result.rejected[0].reasons))
-        as_of = _us(filed_at)
+        as_of = epoch_us(filed_at)
         deadline = as_of + int(service.policy.sla_hours * _US_HOUR)
         answer = service.score(
             [(body.tx_id, as_of)],

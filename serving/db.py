@@ -7,6 +7,7 @@ the writer; PostgreSQL is the production store. The schema is owned by Alembic
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ __all__ = [
     "IDEMPOTENCY",
     "QUARANTINE",
     "SERVING_METADATA",
+    "epoch_us",
     "make_engine",
     "now_us",
     "upgrade",
@@ -108,6 +110,15 @@ _MIGRATIONS = Path(__file__).with_name("migrations")
 def now_us() -> int:
     """Now as epoch microseconds, the store's time unit."""
     return time.time_ns() // 1_000
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def epoch_us(when: dt.datetime) -> int:
+    """An aware datetime as epoch microseconds, exactly (no float rounding)."""
+    delta = when - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -23,7 +23,7 @@ from data_contracts.api_models import row_model
 from data_contracts.cards import mask_pans
 from data_contracts.sql import SQL_TABLES
 from features import store_rows
-from serving.db import QUARANTINE, now_us
+from serving.db import QUARANTINE, epoch_us, now_us
 
 __all__ = ["IngestResult", "Rejected", "ingest"]
 
@@ -47,14 +47,9 @@ class IngestResult:
     stored_keys: dict[str, list[str]] = field(default_factory=dict)
 
 
-def _epoch_us(value: dt.datetime) -> int:
-    delta = value - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
 def to_storage(row: Mapping[str, Any]) -> dict[str, Any]:
     """A validated row as the store keeps it: timestamps as epoch microseconds."""
-    return {k: _epoch_us(v) if isinstance(v, dt.datetime) else v for k, v in row.items()}
+    return {k: epoch_us(v) if isinstance(v, dt.datetime) else v for k, v in row.items()}
 
 
 def _pydantic_reasons(exc: ValidationError) -> list[str]:

@@ -18,7 +18,7 @@ import polars as pl
 from sqlalchemy import Engine, insert
 
 from data_contracts import TIMEZONE
-from serving.db import DECISIONS
+from serving.db import DECISIONS, epoch_us
 from serving.models import LoadedModel
 from serving.policy import RoutingPolicy
 from serving.schemas import FeatureValue, Probabilities, ScoreAnswer, TopReason
@@ -273,11 +273,6 @@ def merchant_message(answer: ScoreAnswer) -> tuple[str, str]:
     )
 
 
-def _epoch_us(when: dt.datetime) -> int:
-    delta = when - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
 def record_decisions(
     engine: Engine,
     answers: Sequence[ScoreAnswer],
@@ -293,7 +288,7 @@ def record_decisions(
     rows = [
         {
             "tx_id": a.tx_id,
-            "as_of": _epoch_us(a.as_of),
+            "as_of": epoch_us(a.as_of),
             "scored_at": scored_at_us,
             "decision": a.decision,
             "risk_level": a.risk_level,
