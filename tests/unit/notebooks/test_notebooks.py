@@ -13,12 +13,12 @@ import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 from mlflow import MlflowClient
 
-from simulator import SimulationConfig, simulate
+from simulator import simulate
 from training.registry import CHAMPION, MODEL_NAME
 from training.train import promote, train
+from small_acquirer import SMALL_ACQUIRER, START
 
 NOTEBOOKS = Path(__file__).resolve().parents[3] / "notebooks"
-START = dt.date(2026, 1, 5)
 KERNEL = "python3"
 
 
@@ -30,20 +30,7 @@ def _notebooks() -> list[Path]:
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """60 merchants × 50 days with raised fraud shares (tests/unit/training's small acquirer)."""
     out = tmp_path_factory.mktemp("sim")
-    config = SimulationConfig(
-        merchants=60,
-        days=50,
-        start=START,
-        seed=3,
-        cash_out_merchant_share=0.1,
-        mcc_jumping_merchant_share=0.05,
-        complicit_merchant_share=0.08,
-        double_claim_merchant_share=0.05,
-        void_after_sale_terminal_share=0.06,
-        skimming_terminal_share=0.05,
-        fake_failure_terminal_share=0.05,
-        capture_card_terminal_share=0.05,
-    )
+    config = SMALL_ACQUIRER
     simulate(config, out_dir=out)
     return out
 

@@ -7,7 +7,6 @@ corrupting versions in one test never leaks into another.
 
 from __future__ import annotations
 
-import datetime as dt
 import fcntl
 import shutil
 from collections.abc import Iterator
@@ -20,16 +19,15 @@ import pytest
 from api_support import make_settings
 from fastapi.testclient import TestClient
 from mlflow import MlflowClient
+from small_acquirer import SMALL_ACQUIRER
 from sqlalchemy import Engine
 
 from features import History, load_history, scoring_points
 from features.online import write_history
 from serving.app import create_app
 from serving.db import upgrade
-from simulator import SimulationConfig, simulate
+from simulator import simulate
 from training.train import train
-
-START = dt.date(2026, 1, 5)
 
 
 @dataclass(frozen=True)
@@ -45,20 +43,7 @@ def _train_once(root: Path) -> Trained:
     trained = Trained(data_dir=root / "sim", store=root / "store")
     if done.exists():
         return trained
-    config = SimulationConfig(
-        merchants=60,
-        days=50,
-        start=START,
-        seed=3,
-        cash_out_merchant_share=0.1,
-        mcc_jumping_merchant_share=0.05,
-        complicit_merchant_share=0.08,
-        double_claim_merchant_share=0.05,
-        void_after_sale_terminal_share=0.06,
-        skimming_terminal_share=0.05,
-        fake_failure_terminal_share=0.05,
-        capture_card_terminal_share=0.05,
-    )
+    config = SMALL_ACQUIRER
     simulate(config, out_dir=trained.data_dir)
     trained.store.mkdir(parents=True)
     uri = f"sqlite:///{trained.store / 'mlflow.db'}"

@@ -10,35 +10,21 @@ import mlflow
 import mlflow.pyfunc
 import pytest
 from mlflow import MlflowClient
+from small_acquirer import SMALL_ACQUIRER, START
 
 from features import FEATURE_SET
-from simulator import SimulationConfig, simulate
+from simulator import simulate
 from training.metrics import METRIC_KEYS
 from training.pyfunc import OUTPUT_COLUMNS
 from training.registry import CHAMPION, MODEL_NAME
 from training.train import promote, train
-
-START = dt.date(2026, 1, 5)
 
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """60 merchants × 50 days, with fraud and trapping made common enough to learn from."""
     out = tmp_path_factory.mktemp("sim")
-    config = SimulationConfig(
-        merchants=60,
-        days=50,
-        start=START,
-        seed=3,
-        cash_out_merchant_share=0.1,
-        mcc_jumping_merchant_share=0.05,
-        complicit_merchant_share=0.08,
-        double_claim_merchant_share=0.05,
-        void_after_sale_terminal_share=0.06,
-        skimming_terminal_share=0.05,
-        fake_failure_terminal_share=0.05,
-        capture_card_terminal_share=0.05,
-    )
+    config = SMALL_ACQUIRER
     simulate(config, out_dir=out)
     return out
 
