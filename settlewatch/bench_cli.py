@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+
+from settlewatch._console import err, out, usage_error
 
 bench_app = typer.Typer(
     name="bench",
@@ -19,15 +20,6 @@ bench_app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
-
-USAGE_ERROR = 2
-
-
-def _usage_error(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(USAGE_ERROR)
 
 
 @bench_app.command()
@@ -76,15 +68,15 @@ def handbook(
     try:
         chosen = Protocol(protocol)
     except ValueError as exc:
-        raise _usage_error(f"--protocol must be single or prequential, not {protocol!r}") from exc
+        raise usage_error(f"--protocol must be single or prequential, not {protocol!r}") from exc
     if not data.is_file():
-        raise _usage_error(f"--data {data} is not a file")
+        raise usage_error(f"--data {data} is not a file")
     if out_file.suffix != ".json":
-        raise _usage_error(f"--out must name a .json file, not {out_file.name}")
+        raise usage_error(f"--out must name a .json file, not {out_file.name}")
     try:
         raw = pl.read_parquet(data, columns=list(HANDBOOK_COLUMNS))
     except (OSError, pl.exceptions.PolarsError) as exc:
-        raise _usage_error(f"cannot read the Handbook's columns from {data}: {exc}") from exc
+        raise usage_error(f"cannot read the Handbook's columns from {data}: {exc}") from exc
     with err.status("benchmark") as status:
         grid = QUICK_GRID if quick else DEFAULT_GRID
         (run,) = run_benchmark(raw=raw, protocols=[chosen], grid=grid, progress=status.update)

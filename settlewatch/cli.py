@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table as RichTable
 
 from data_contracts import TABLES, UnusableInputError
 from data_contracts.docs import contract_markdown
+from settlewatch._console import err, out, usage_error
 from settlewatch.bench_cli import bench_app
 from settlewatch.review_cli import analyst_app, labels_app
 
@@ -27,15 +27,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
-
-USAGE_ERROR = 2
-
-
-def _usage_error(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(USAGE_ERROR)
 
 
 @app.command()
@@ -69,7 +60,7 @@ def validate(
                 on_table=lambda name: status.update(f"validating {name}"),
             )
     except UnusableInputError as exc:
-        raise _usage_error(str(exc)) from exc
+        raise usage_error(str(exc)) from exc
 
     if as_json:
         out.print_json(json.dumps(report.to_dict(), ensure_ascii=False))
@@ -122,9 +113,9 @@ def simulate(
     try:
         first_day = dt.date.fromisoformat(start)
     except ValueError as exc:
-        raise _usage_error(f"--start must be YYYY-MM-DD, not {start!r}") from exc
+        raise usage_error(f"--start must be YYYY-MM-DD, not {start!r}") from exc
     if out_dir.exists() and not out_dir.is_dir():
-        raise _usage_error(f"--out {out_dir} exists and is not a folder")
+        raise usage_error(f"--out {out_dir} exists and is not a folder")
     try:
         config = SimulationConfig(merchants=merchants, days=days, start=first_day, seed=seed)
         columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(),
@@ -137,7 +128,7 @@ def simulate(
                 progress=lambda done, total: bar.update(task, completed=done),
             )
     except SimulationError as exc:
-        raise _usage_error(str(exc)) from exc
+        raise usage_error(str(exc)) from exc
 
     grid = RichTable(title=f"simulated acquirer in {out_dir}", title_justify="left")
     grid.add_column("table")
@@ -172,7 +163,7 @@ def contract(
     names = list(TABLES) if table is None else [table]
     for name in names:
         if name not in TABLES:
-            raise _usage_error(f"unknown table {name!r}; tables: {', '.join(TABLES)}")
+            raise usage_error(f"unknown table {name!r}; tables: {', '.join(TABLES)}")
         spec = TABLES[name]
         grid = RichTable(title=f"{name}: {spec.doc}", title_justify="left")
         for heading in ("column", "kind", "null", "meaning"):
@@ -197,11 +188,11 @@ def features(
     from features import FEATURE_SET, FeatureError, build_features, load_history, scoring_points
 
     if not input_dir.is_dir():
-        raise _usage_error(f"input folder {input_dir} does not exist or is not a folder")
+        raise usage_error(f"input folder {input_dir} does not exist or is not a folder")
     if not (input_dir / "transactions.parquet").exists():
-        raise _usage_error(f"{input_dir} holds no transactions.parquet")
+        raise usage_error(f"{input_dir} holds no transactions.parquet")
     if out_file.suffix != ".parquet":
-        raise _usage_error(f"--out must name a .parquet file, not {out_file.name}")
+        raise usage_error(f"--out must name a .parquet file, not {out_file.name}")
     with err.status("loading history") as status:
         history = load_history(input_dir)
         status.update("finding the scoring population")
@@ -213,7 +204,7 @@ def features(
                 on_family=lambda family: status.update(f"computing {family} features"),
             )
         except FeatureError as exc:
-            raise _usage_error(str(exc)) from exc
+            raise usage_error(str(exc)) from exc
     from features.offline import to_pandas
 
     out_file.parent.mkdir(parents=True, exist_ok=True)
@@ -255,13 +246,13 @@ def train(
     from training.train import train as run_training
 
     if not input_dir.is_dir():
-        raise _usage_error(f"input folder {input_dir} does not exist or is not a folder")
+        raise usage_error(f"input folder {input_dir} does not exist or is not a folder")
     if then_promote and not register:
-        raise _usage_error("--promote needs --register")
+        raise usage_error("--promote needs --register")
     try:
         cutoff = dt.date.fromisoformat(until) if until else None
     except ValueError as exc:
-        raise _usage_error(f"--until must be YYYY-MM-DD, not {until!r}") from exc
+        raise usage_error(f"--until must be YYYY-MM-DD, not {until!r}") from exc
     try:
         with err.status("training") as status:
             result = run_training(
@@ -269,7 +260,7 @@ def train(
                 progress=lambda step: status.update(step),
             )  # fmt: skip
     except DataWindowError as exc:
-        raise _usage_error(str(exc)) from exc
+        raise usage_error(str(exc)) from exc
     except TrainingError as exc:
         err.print(f"[bold red]training failed:[/] {exc}")
         raise typer.Exit(1) from exc
@@ -308,7 +299,7 @@ def promote(
         with err.status("comparing with the champion") as status:
             result = run_promotion(version=version, progress=lambda step: status.update(step))
     except PromotionError as exc:
-        raise _usage_error(str(exc)) from exc
+        raise usage_error(str(exc)) from exc
     out.print(result.explanation)
     if not result.promoted:
         raise typer.Exit(1)
@@ -342,9 +333,9 @@ def score(
     from serving.settings import Settings
 
     if not input_dir.is_dir() or not (input_dir / "transactions.parquet").exists():
-        raise _usage_error(f"{input_dir} is not a folder with transactions.parquet")
+        raise usage_error(f"{input_dir} is not a folder with transactions.parquet")
     if out_file.suffix != ".parquet":
-        raise _usage_error(f"--out must name a .parquet file, not {out_file.name}")
+        raise usage_error(f"--out must name a .parquet file, not {out_file.name}")
     settings = Settings.from_env()
     engine = None
     if record:
@@ -357,7 +348,7 @@ def score(
                 progress=lambda step: status.update(step), record_to=engine,
             )  # fmt: skip
     except ModelLoadError as exc:
-        raise _usage_error(str(exc)) from exc
+        raise usage_error(str(exc)) from exc
     source = f"model v{result.model_version}" if result.model_version else "rules fallback"
     counts = ", ".join(f"{k} {v}" for k, v in sorted(result.decisions.items()))
     out.print(f"{result.rows} transactions scored by the {source} ({counts}) -> {out_file}")
@@ -380,7 +371,7 @@ def ingest(
     from serving.settings import Settings
 
     if not input_dir.is_dir() or not (input_dir / "transactions.parquet").exists():
-        raise _usage_error(f"{input_dir} is not a folder with transactions.parquet")
+        raise usage_error(f"{input_dir} is not a folder with transactions.parquet")
     settings = Settings.from_env()
     engine = make_engine(settings.database_url)
     with err.status("migrating the database") as status:
@@ -445,7 +436,7 @@ def apikey_create(
     try:
         wanted = parse_scopes(scopes)
     except ValueError as exc:
-        raise _usage_error(str(exc)) from exc
+        raise usage_error(str(exc)) from exc
     engine = make_engine(Settings.from_env().database_url)
     upgrade(engine)
     out.print(create_key(engine, name=name, scopes=wanted))
@@ -461,7 +452,7 @@ def apikey_revoke(
     from serving.settings import Settings
 
     if not revoke_key(make_engine(Settings.from_env().database_url), key_id):
-        raise _usage_error(f"no live key with id {key_id}")
+        raise usage_error(f"no live key with id {key_id}")
     out.print(f"revoked {key_id}")
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
+
+from settlewatch._console import USAGE_ERROR, err, out
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -20,10 +21,6 @@ __all__ = ["analyst_app", "labels_app"]
 
 analyst_app = typer.Typer(help="Accounts of the review queue.", no_args_is_help=True)
 labels_app = typer.Typer(help="Labels written by analysts' decisions.", no_args_is_help=True)
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
-
-USAGE_ERROR = 2
 
 
 def _engine() -> Engine:
