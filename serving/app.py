@@ -39,7 +39,7 @@ from serving.auth import (
     ensure_key,
     parse_bootstrap,
 )
-from serving.db import epoch_us, make_engine, now_us, upgrade
+from serving.db import US_HOUR, epoch_us, make_engine, now_us, upgrade
 from serving.ingest import IngestResult, ingest
 from serving.models import LoadedModel, ModelManager
 from serving.observability import Metrics, RequestEnvelope, request_id
@@ -66,7 +66,6 @@ __all__ = ["Service", "create_app"]
 
 log = logging.getLogger("settlewatch.api")
 
-_US_HOUR = 3_600_000_000
 #: how far in the future an `as_of` may lie (clock skew between services)
 _FUTURE_SLACK_US = 5 * 60 * 1_000_000
 
@@ -470,7 +469,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         if result.rejected:
             raise ApiError(422, "; ".join(result.rejected[0].reasons))
         as_of = epoch_us(filed_at)
-        deadline = as_of + int(service.policy.sla_hours * _US_HOUR)
+        deadline = as_of + int(service.policy.sla_hours * US_HOUR)
         answer = service.score(
             [(body.tx_id, as_of)],
             deadlines_us={body.tx_id: deadline},

@@ -22,8 +22,6 @@ from serving.settings import Settings
 
 __all__ = ["BackfillResult", "score_folder"]
 
-_US_HOUR = 3_600_000_000
-
 
 @dataclass(frozen=True)
 class BackfillResult:

@@ -35,6 +35,7 @@ __all__ = [
     "IDEMPOTENCY",
     "QUARANTINE",
     "SERVING_METADATA",
+    "US_HOUR",
     "epoch_us",
     "make_engine",
     "now_us",
@@ -113,6 +114,9 @@ def now_us() -> int:
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+#: one hour in the store's time unit
+US_HOUR = 3_600_000_000
 
 
 def epoch_us(when: dt.datetime) -> int:

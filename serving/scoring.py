@@ -18,7 +18,7 @@ import polars as pl
 from sqlalchemy import Engine, insert
 
 from data_contracts import TIMEZONE
-from serving.db import DECISIONS, epoch_us
+from serving.db import DECISIONS, US_HOUR, epoch_us
 from serving.models import LoadedModel
 from serving.policy import RoutingPolicy
 from serving.schemas import FeatureValue, Probabilities, ScoreAnswer, TopReason
@@ -33,7 +33,6 @@ __all__ = [
     "record_decisions",
 ]
 
-_US_HOUR = 3_600_000_000
 _TOP_CODES = 3
 _EXPLAIN_FEATURES = 12
 
@@ -177,8 +176,8 @@ def decide(
     for i in range(n):
         tx_id, as_of = tx_ids[i], as_ofs[i]
         fact = facts[tx_id]
-        deadline = (deadlines_us or {}).get(tx_id, as_of + int(policy.sla_hours * _US_HOUR))
-        hours_left = (deadline - (as_of if now_us is None else now_us)) / _US_HOUR
+        deadline = (deadlines_us or {}).get(tx_id, as_of + int(policy.sla_hours * US_HOUR))
+        hours_left = (deadline - (as_of if now_us is None else now_us)) / US_HOUR
         reason: str | None = None
         eta50 = eta90 = None
         probabilities: Probabilities | None = None
@@ -198,8 +197,8 @@ def decide(
             top = _top_reasons(explanations[i])
             if int(np.argmax(p)) == i_benign:
                 reason = str(prediction.reason[i])
-                eta50 = _when(as_of + int(float(prediction.eta_p50_hours[i]) * _US_HOUR))
-                eta90 = _when(as_of + int(float(prediction.eta_p90_hours[i]) * _US_HOUR))
+                eta50 = _when(as_of + int(float(prediction.eta_p50_hours[i]) * US_HOUR))
+                eta90 = _when(as_of + int(float(prediction.eta_p90_hours[i]) * US_HOUR))
         route = policy.route(
             risk=score,
             p_fraud=p_fraud,
