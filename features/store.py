@@ -18,9 +18,12 @@ ingestion, inside the caller's transaction) and `write_history` (bulk loading).
   rows instead of every sale due in its 24 hours.
 
 Derived rows are maintained only for rows actually inserted, so a replayed row changes nothing.
-Counts are added with `ON CONFLICT DO UPDATE SET n = n + excluded.n`, safe under concurrent
-writers on both SQLite and PostgreSQL. Derived state depends only on event times, never on
-when a row was written, so the order rows arrive in does not matter.
+Derived state depends only on event times, never on when a row was written, so the order rows
+arrive in does not matter. Concurrent writers: SQLite has one writer at a time; on PostgreSQL
+each `store_rows` first takes one transaction-scoped advisory lock (`DERIVED_LOCK`), because
+several derived rows join rows of two writers (a label and a message of the same card, an
+outcome and its sale, a credit and its sale): under READ COMMITTED two concurrent writers would
+each miss the other's uncommitted half. Ingestion is serialised; reads never wait.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from sqlalchemy import (
     case,
     func,
     select,
+    text,
     true,
     update,
 )
@@ -69,6 +73,7 @@ from features.settlement_calendar import (
 )
 
 __all__ = [
+    "DERIVED_LOCK",
     "FLAGGED_MESSAGES",
     "LABELS",
     "MERCHANT_HOURS",
@@ -166,6 +171,9 @@ NEVER = 1 << 40
 
 #: Each contract table's key (the primary key of its SQL table).
 KEYS = {name: next(c.name for c in t.columns if c.unique) for name, t in TABLES.items()}
+#: PostgreSQL advisory lock key (any fixed bigint unused by other code sharing the database)
+#: held by every writer of the history until its transaction ends.
+DERIVED_LOCK = 0x5357_4645_4154_0001  # "SWFEAT" 1
 #: SQLite's limit on bound variables is 32,766; PostgreSQL's 65,535. IN-lists go in chunks.
 _CHUNK = 500
 
@@ -212,6 +220,7 @@ def store_rows(
     values = [_row(table, r) for r in rows]
     if not values:
         return StoreResult(table, (), ())
+    _lock_writers(conn)
     sql = T[table]
     stmt = _insert(conn, sql).on_conflict_do_nothing(index_elements=[key]).returning(sql.c[key])
     stored: set[str] = set()
@@ -251,6 +260,7 @@ def write_history(
     create_history_tables(engine)
     rules, calendar = rules or SettlementRules(), calendar or default_calendar()
     with engine.begin() as conn:
+        _lock_writers(conn)
         empty = conn.execute(select(T["transactions"].c.tx_id).limit(1)).first() is None
         for name in TABLES:
             frame = history.table(name)
@@ -276,6 +286,16 @@ def write_history(
             _derive_all(conn, history.transactions, history.merchants, credited, rules, calendar)
 
 
+def _lock_writers(conn: Connection) -> None:
+    """On PostgreSQL, wait for other writers of the history to end (see the module's doc).
+
+    Taken before the first insert, so that every statement after it sees the rows of the
+    writer before. Re-entrant within one transaction.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DERIVED_LOCK})
+
+
 def rebuild_derived(
     conn: Connection,
     *,
@@ -288,6 +308,7 @@ def rebuild_derived(
     Runs in the caller's transaction.
     """
     rules, calendar = rules or SettlementRules(), calendar or default_calendar()
+    _lock_writers(conn)
     for table in reversed(ONLINE_METADATA.sorted_tables):
         conn.execute(table.delete())
     tx_schema = polars_schema("transactions")

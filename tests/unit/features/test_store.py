@@ -9,7 +9,7 @@ import pytest
 from contract_tables import make_tables
 from polars.testing import assert_frame_equal
 from sqlalchemy import Engine, func, select
-from tiny_history import at, card, history, points, tx_row
+from tiny_history import at, card, history, outcome_row, points, tx_row
 
 from data_contracts import TABLES
 from features import FeatureError, build_features, from_pandas, scoring_points
@@ -221,3 +221,39 @@ def test_rebuild_derived_recomputes_what_the_writes_maintained(sqlite_engine):
     with sqlite_engine.begin() as conn:
         rebuild_derived(conn)
     assert snapshot() == maintained
+
+
+@pytest.mark.integration
+def test_a_label_and_a_message_written_concurrently_are_joined_on_postgresql(pg_engine):
+    """The label's writer and the message's writer each see the other's row: the second waits.
+
+    Without the writers' lock, the message's transaction commits first without seeing the
+    uncommitted label, the label's flagged its card's messages before the message existed, and
+    the terminal's label-delayed fraud share would never count the message.
+    """
+    from features.store import FLAGGED_MESSAGES
+
+    _setup(pg_engine)
+    with pg_engine.begin() as conn:
+        store_rows(conn, "transactions", [tx_row("F1", "2026-03-02 10:00")])
+    message = tx_row("M1", "2026-03-03 09:00", terminal_id="P2")  # same card, another terminal
+    label_conn = pg_engine.connect()
+    label_tx = label_conn.begin()
+    store_rows(label_conn, "outcomes", [outcome_row("F1", "fraud", "skimming", "2026-03-05 10:00")])
+    done = threading.Event()
+
+    def message_writer() -> None:
+        with pg_engine.begin() as conn:
+            store_rows(conn, "transactions", [message])
+        done.set()
+
+    thread = threading.Thread(target=message_writer)
+    thread.start()
+    waited = not done.wait(0.5)  # the message's writer waits for the label's transaction
+    label_tx.commit()
+    label_conn.close()
+    thread.join(10)
+    assert waited
+    with pg_engine.connect() as conn:
+        pairs = conn.execute(select(FLAGGED_MESSAGES.c.tx_id, FLAGGED_MESSAGES.c.label_tx_id)).all()
+    assert [tuple(p) for p in pairs] == [("M1", "F1")]
