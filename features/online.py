@@ -6,9 +6,9 @@ equal by the parity tests) on it:
 
 - the transaction with its merchant and terminal; its follow-ups, events and claims;
 - the card's messages in its longest window (a card's history is short);
-- the terminal's and merchant's windowed counts: the full hours from the derived hour buckets
-  (`features.store`), plus the messages of the window's two partial hours, counted with the same
-  declared expressions (`terminal.SUMS`, `merchant.SUMS`);
+- the terminal's and merchant's windowed counts: whole days and hours from the derived day and
+  hour buckets (`features.store`), plus the messages of the window's two partial hours, counted
+  with the same declared expressions (`terminal.SUMS`, `merchant.SUMS`);
 - the terminal's 24-hour messages (distinct cards, drift), its voided cards and flagged
   messages, the merchant's claims and labels, and the system cell, from derived tables.
 
@@ -60,9 +60,11 @@ from features.settlement_calendar import (
 from features.store import (
     FLAGGED_MESSAGES,
     LABELS,
+    MERCHANT_DAYS,
     MERCHANT_HOURS,
     ONLINE_METADATA,
     SYSTEM_HOURS,
+    TERMINAL_DAYS,
     TERMINAL_HOURS,
     TERMINAL_VOIDS,
     StoreResult,
@@ -205,34 +207,54 @@ _EDGE_COLUMNS = ("ts", "tx_id", "msg_type", "response_code", "amount_fen")
 class _Windows:
     """Sums of declared per-message quantities over windows ending at a message's time.
 
-    A window `(t - W, t]` is the full UTC hours `[lo_W, t // 1h)` from the hour buckets plus
-    the messages of its partial hours, `(t - W, lo_W · 1h)` and `[t // 1h · 1h, t]`. Bind
-    parameters carry `prefix` so that both entities share one statement.
+    A window `(t - W, t]` is its full UTC hours `[lo_W, t // 1h)` plus the messages of its
+    partial hours, `(t - W, lo_W · 1h)` and `[t // 1h · 1h, t]`. The longest window takes its
+    whole UTC days from the day buckets and only the hours at either end from the hour
+    buckets, so a 30-day window reads at most 29 day rows and 47 hour rows. The hour rows read
+    are two ranges: `[lo_L, lead_hi)` before the first whole day, and `[tail_lo, end)`, which
+    holds the shorter windows and the hours after the last whole day; the longest window
+    counts the tail's hours outside the day range `[gap_lo, gap_hi)`. Bind parameters carry
+    `prefix` so that both entities share one statement.
     """
 
     def __init__(
         self,
         prefix: str,
         key: str,
-        hours: Table,
+        tables: tuple[Table, Table],
         sums: Mapping[str, RowSum],
         windows: Mapping[str, int],
     ) -> None:
         self.prefix, self.sums, self.windows = prefix, sums, windows
+        self.longest = max(windows, key=lambda w: windows[w])
 
         def par(name: str) -> Any:
             return _p(f"{prefix}_{name}")
 
-        h = hours
-        self.buckets = select(
-            *[
-                func.sum(case((h.c.hour >= par(f"lo_{w}"), h.c[n]), else_=0)).label(
-                    f"{prefix}_{n}_{w}"
-                )
+        hours, days = tables
+        ranges = [
+            select(hours.c.hour, *[hours.c[n] for n in sums]).where(
+                hours.c[key] == par("entity"), hours.c.hour >= par(lo), hours.c.hour < par(hi)
+            )
+            for lo, hi in ((f"lo_{self.longest}", "lead_hi"), ("tail_lo", "end"))
+        ]
+        rows = union_all(*ranges).subquery(f"{prefix}_hours")
+        outside_days = (rows.c.hour < par("gap_lo")) | (rows.c.hour >= par("gap_hi"))
+        self.buckets = [
+            select(*[
+                func.sum(case(
+                    (outside_days if w == self.longest else rows.c.hour >= par(f"lo_{w}"),
+                     rows.c[n]),
+                    else_=0,
+                )).label(f"{prefix}_{n}_{w}")
                 for w in windows
                 for n in sums
-            ]
-        ).where(h.c[key] == par("entity"), h.c.hour >= par("first"), h.c.hour < par("end"))
+            ]),
+            select(*[func.sum(days.c[n]).label(f"{prefix}_{n}_days") for n in sums]).where(
+                days.c[key] == par("entity"), days.c.day >= par("day_lo"),
+                days.c.day < par("day_hi"),
+            ),
+        ]  # fmt: skip
         cols = [_TX.c[c] for c in _EDGE_COLUMNS]
         self.edges = [
             select(literal(f"{prefix}:{w}").label("part"), *cols).where(
@@ -248,13 +270,27 @@ class _Windows:
 
     @property
     def width(self) -> int:
-        return len(self.windows) * len(self.sums)
+        return (len(self.windows) + 1) * len(self.sums)
 
     def params(self, entity: str | None, t: int) -> dict[str, Any]:
         end = t // US_HOUR
         lo = {w: (t - length) // US_HOUR + 1 for w, length in self.windows.items()}
-        out: dict[str, Any] = {"entity": entity, "first": min(lo.values()), "end": end,
-                               "end_us": end * US_HOUR}  # fmt: skip
+        lo_longest = lo[self.longest]
+        shorter = min((lo[w] for w in lo if w != self.longest), default=end)
+        day_lo, day_hi = -(-lo_longest // 24), end // 24  # whole UTC days inside the window
+        if day_lo < day_hi:
+            lead_hi = day_lo * 24
+            tail_lo = max(min(shorter, day_hi * 24), lead_hi)
+            gap = (day_lo * 24, day_hi * 24)
+        else:  # no whole day: every hour from the hour buckets
+            lead_hi = tail_lo = end
+            day_lo = day_hi = 0
+            gap = (0, 0)
+        out: dict[str, Any] = {
+            "entity": entity, "end": end, "end_us": end * US_HOUR, "lead_hi": lead_hi,
+            "tail_lo": tail_lo, "gap_lo": gap[0], "gap_hi": gap[1], "day_lo": day_lo,
+            "day_hi": day_hi,
+        }  # fmt: skip
         for w, length in self.windows.items():
             out |= {f"lo_{w}": lo[w], f"from_{w}": t - length, f"to_{w}": lo[w] * US_HOUR}
         return {f"{self.prefix}_{k}": v for k, v in out.items()}
@@ -265,17 +301,26 @@ class _Windows:
         """`<sum>_<window>` totals, and the messages of the partial hour ending at `t`."""
         mine = [r for r in edges if r["part"].startswith(f"{self.prefix}:")]
         end = [r for r in mine if r["part"] == f"{self.prefix}:end"]
+        per_hours = len(self.windows) * len(self.sums)
+        in_days = dict(zip(self.sums, buckets[per_hours:], strict=True))
         totals: dict[str, int] = {}
-        values = iter(buckets)
+        values = iter(buckets[:per_hours])
         for w in self.windows:
             inside = [*end, *(r for r in mine if r["part"] == f"{self.prefix}:{w}")]
             for n, row_sum in self.sums.items():
-                totals[f"{n}_{w}"] = int(next(values) or 0) + sum(row_sum.of(r) for r in inside)
+                total = int(next(values) or 0) + sum(row_sum.of(r) for r in inside)
+                if w == self.longest:
+                    total += int(in_days[n] or 0)
+                totals[f"{n}_{w}"] = total
         return totals, end
 
 
-_TERMINAL = _Windows("t", "terminal_id", TERMINAL_HOURS, terminal.SUMS, terminal.SUM_WINDOWS)
-_MERCHANT = _Windows("m", "merchant_id", MERCHANT_HOURS, merchant.SUMS, merchant.SUM_WINDOWS)
+_TERMINAL = _Windows(
+    "t", "terminal_id", (TERMINAL_HOURS, TERMINAL_DAYS), terminal.SUMS, terminal.SUM_WINDOWS
+)
+_MERCHANT = _Windows(
+    "m", "merchant_id", (MERCHANT_HOURS, MERCHANT_DAYS), merchant.SUMS, merchant.SUM_WINDOWS
+)
 _EDGES = _Sql(union_all(*_TERMINAL.edges, *_MERCHANT.edges))
 _F, _SH, _MH = FLAGGED_MESSAGES, SYSTEM_HOURS, MERCHANT_HOURS
 #: Sales due in the cell's 24 hours, by hour (a due time in (H - 24 h, H] has its ceiling hour
@@ -286,8 +331,8 @@ _LATE = _SH.c.credited_hour > _p("hour_h")
 def _aggregates() -> _Sql:
     """Every one-row aggregate of a point, in one round trip (each part is one index range)."""
     parts = [
-        _TERMINAL.buckets,
-        _MERCHANT.buckets,
+        *_TERMINAL.buckets,
+        *_MERCHANT.buckets,
         select(func.count(func.distinct(_F.c.tx_id))).where(
             _F.c.terminal_id == _p("t_entity"), _F.c.ts > _p("month_lo"), _F.c.ts <= _p("t"),
             _F.c.resolved_at <= _p("as_of"),

@@ -5,9 +5,10 @@ tables that make one transaction's features a handful of index lookups instead o
 every message in its windows. Every write keeps them in step: `store_rows` (the scoring API's
 ingestion, inside the caller's transaction) and `write_history` (bulk loading).
 
-- `feature_terminal_hours`, `feature_merchant_hours`: the families' declared per-message counts
-  (`terminal.SUMS`, `merchant.SUMS`) summed per entity and UTC hour; a window is its full
-  hours plus the messages of its two partial hours.
+- `feature_terminal_hours`, `feature_merchant_hours`, `feature_terminal_days`,
+  `feature_merchant_days`: the families' declared per-message counts (`terminal.SUMS`,
+  `merchant.SUMS`) summed per entity and UTC hour, and per entity and UTC day; a window is its
+  whole days, the whole hours at its ends, and the messages of its two partial hours.
 - `feature_terminal_voids`: each terminal's voids and their cards (distinct voided cards).
 - `feature_labels`: each outcome with its transaction's merchant, terminal and card.
 - `feature_flagged_messages`: messages whose card carries a fraud label from another terminal,
@@ -57,7 +58,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from data_contracts import TABLES, Kind
 from data_contracts.sql import METADATA, SQL_TABLES
-from features._windows import US_HOUR
+from features._windows import US_DAY, US_HOUR
 from features.declarations import RowSum
 from features.errors import CalendarRangeError, FeatureError
 from features.families import merchant, terminal
@@ -76,10 +77,12 @@ __all__ = [
     "DERIVED_LOCK",
     "FLAGGED_MESSAGES",
     "LABELS",
+    "MERCHANT_DAYS",
     "MERCHANT_HOURS",
     "ONLINE_METADATA",
     "SYSTEM_HOURS",
     "SYSTEM_SALES",
+    "TERMINAL_DAYS",
     "TERMINAL_HOURS",
     "TERMINAL_VOIDS",
     "StoreResult",
@@ -98,21 +101,32 @@ _ID = String(64)
 T = SQL_TABLES
 
 
-def _hours_table(name: str, key: str, sums: Mapping[str, RowSum]) -> Table:
+def _buckets_table(name: str, key: str, sums: Mapping[str, RowSum], unit: str) -> Table:
     return Table(
         name, ONLINE_METADATA,
         Column(key, _ID, primary_key=True),
-        Column("hour", BigInteger(), primary_key=True, comment="epoch µs // 1 hour (UTC)"),
+        Column(unit, BigInteger(), primary_key=True, comment=f"epoch µs // 1 {unit} (UTC)"),
         *[Column(n, BigInteger(), nullable=False) for n in sums],
-        comment=f"{key.split('_')[0]}'s per-message counts per UTC hour",
-        # Clustered on (entity, hour) in SQLite: a window's buckets are one contiguous range,
+        comment=f"{key.split('_')[0]}'s per-message counts per UTC {unit}",
+        # Clustered on (entity, time) in SQLite: a window's buckets are one contiguous range,
         # not a row lookup each.
         sqlite_with_rowid=False,
     )  # fmt: skip
 
 
-TERMINAL_HOURS = _hours_table("feature_terminal_hours", "terminal_id", terminal.SUMS)
-MERCHANT_HOURS = _hours_table("feature_merchant_hours", "merchant_id", merchant.SUMS)
+#: Per entity and UTC hour, and per entity and UTC day: a 30-day window is its whole days from
+#: the day table (≤ 29 rows) and the hours at either end (≤ 47), not up to 720 hour rows.
+TERMINAL_HOURS = _buckets_table("feature_terminal_hours", "terminal_id", terminal.SUMS, "hour")
+MERCHANT_HOURS = _buckets_table("feature_merchant_hours", "merchant_id", merchant.SUMS, "hour")
+TERMINAL_DAYS = _buckets_table("feature_terminal_days", "terminal_id", terminal.SUMS, "day")
+MERCHANT_DAYS = _buckets_table("feature_merchant_days", "merchant_id", merchant.SUMS, "day")
+#: (table, entity key, declared sums, bucket column, bucket width in µs)
+_BUCKETS = (
+    (TERMINAL_HOURS, "terminal_id", terminal.SUMS, "hour", US_HOUR),
+    (MERCHANT_HOURS, "merchant_id", merchant.SUMS, "hour", US_HOUR),
+    (TERMINAL_DAYS, "terminal_id", terminal.SUMS, "day", US_DAY),
+    (MERCHANT_DAYS, "merchant_id", merchant.SUMS, "day", US_DAY),
+)
 TERMINAL_VOIDS = Table(
     "feature_terminal_voids", ONLINE_METADATA,
     Column("tx_id", _ID, primary_key=True),
@@ -342,8 +356,7 @@ def _derive_all(
     calendar: WorkdayCalendar,
 ) -> None:
     """The derived tables of a store holding exactly these rows (derived tables empty)."""
-    _add_hours(conn, TERMINAL_HOURS, "terminal_id", terminal.SUMS, tx, bulk=True)
-    _add_hours(conn, MERCHANT_HOURS, "merchant_id", merchant.SUMS, tx, bulk=True)
+    _add_buckets(conn, tx, bulk=True)
     _insert_rows(conn, TERMINAL_VOIDS, _voids(tx))
     sales = _sales(tx, merchants, rules, calendar).drop("credited_us")
     sales = sales.join(credited, on="tx_id", how="left")
@@ -372,8 +385,7 @@ def _derive(
                 )
                 _system_sales(conn, rows, rules, calendar)
     elif table == "transactions":
-        _add_hours(conn, TERMINAL_HOURS, "terminal_id", terminal.SUMS, frame, bulk=False)
-        _add_hours(conn, MERCHANT_HOURS, "merchant_id", merchant.SUMS, frame, bulk=False)
+        _add_buckets(conn, frame, bulk=False)
         _insert_rows(conn, TERMINAL_VOIDS, _voids(frame))
         _system_sales(conn, frame, rules, calendar)
         ids = frame["tx_id"].to_list()
@@ -391,40 +403,33 @@ def _voids(tx: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _add_hours(
-    conn: Connection,
-    table: Table,
-    key: str,
-    sums: Mapping[str, RowSum],
-    frame: pl.DataFrame,
-    *,
-    bulk: bool,
-) -> None:
-    """Add the batch's per-message counts to its entities' hour buckets.
+def _add_buckets(conn: Connection, frame: pl.DataFrame, *, bulk: bool) -> None:
+    """Add the batch's per-message counts to its entities' hour and day buckets.
 
     `bulk`: the buckets are empty (the first load), so plain inserts will do.
     """
-    counts = (
-        frame.filter(pl.col(key).is_not_null())
-        .select(
-            pl.col(key),
-            (pl.col("ts") // US_HOUR).alias("hour"),
-            *[v.expr().alias(n) for n, v in sums.items()],
+    for table, key, sums, unit, width in _BUCKETS:
+        counts = (
+            frame.filter(pl.col(key).is_not_null())
+            .select(
+                pl.col(key),
+                (pl.col("ts") // width).alias(unit),
+                *[v.expr().alias(n) for n, v in sums.items()],
+            )
+            .group_by(key, unit)
+            .agg([pl.col(n).sum() for n in sums])
         )
-        .group_by(key, "hour")
-        .agg([pl.col(n).sum() for n in sums])
-    )
-    if counts.is_empty():
-        return
-    if bulk:
-        _insert_rows(conn, table, counts)
-        return
-    stmt = _insert(conn, table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[key, "hour"], set_={n: table.c[n] + stmt.excluded[n] for n in sums}
-    )
-    for part in _chunks(counts.to_dicts(), 10_000):
-        conn.execute(stmt, part)
+        if counts.is_empty():
+            continue
+        if bulk:
+            _insert_rows(conn, table, counts)
+            continue
+        stmt = _insert(conn, table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[key, unit], set_={n: table.c[n] + stmt.excluded[n] for n in sums}
+        )
+        for part in _chunks(counts.to_dicts(), 10_000):
+            conn.execute(stmt, part)
 
 
 def _system_sales(

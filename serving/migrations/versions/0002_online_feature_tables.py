@@ -1,6 +1,6 @@
 """The online feature tables: hourly counts, labels, flagged messages, voids, system sales.
 
-A store that already holds history gets them filled from it (`rebuild_derived`).
+A store that already holds history gets them filled from it by revision 0003.
 
 Revision ID: 0002
 Revises: 0001
@@ -140,11 +140,8 @@ def upgrade() -> None:
         )
 
     # ### end Alembic commands ###
-
-    # a store that already holds history: derive the tables from it (no-op when empty)
-    from features.store import rebuild_derived
-
-    rebuild_derived(op.get_bind())
+    # A store that already holds history gets these tables filled by revision 0003, once the
+    # last derived table exists (the rebuild writes them all).
 
 
 def downgrade() -> None:

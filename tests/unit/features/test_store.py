@@ -257,3 +257,21 @@ def test_a_label_and_a_message_written_concurrently_are_joined_on_postgresql(pg_
     with pg_engine.connect() as conn:
         pairs = conn.execute(select(FLAGGED_MESSAGES.c.tx_id, FLAGGED_MESSAGES.c.label_tx_id)).all()
     assert [tuple(p) for p in pairs] == [("M1", "F1")]
+
+
+def test_a_store_migrated_with_history_in_it_gets_its_derived_tables(sqlite_engine):
+    """Contract rows stored before the derived tables existed: the migrations derive them."""
+    from data_contracts.sql import SQL_TABLES
+    from serving.db import upgrade
+
+    hist = from_pandas(make_tables(n_merchants=6, n_tx=300, seed=3))
+    upgrade(sqlite_engine, "0100")  # the contract tables and the hourly counts, no day counts
+    with sqlite_engine.begin() as conn:
+        for name in TABLES:
+            conn.execute(SQL_TABLES[name].insert(), hist.table(name).to_dicts())
+    upgrade(sqlite_engine)
+    sample = scoring_points(hist).select("tx_id", "as_of").sort("tx_id")
+    online = OnlineFeatures(sqlite_engine).get_many(list(sample.iter_rows()))
+    assert sample.height > 50
+    assert_frame_equal(online, build_features(sample, hist), check_exact=False, rel_tol=0,
+                       abs_tol=1e-9)  # fmt: skip
