@@ -15,7 +15,7 @@ import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy.optimize import minimize_scalar  # type: ignore[import-untyped]
+from scipy.optimize import minimize  # type: ignore[import-untyped]
 from sklearn.base import (  # type: ignore[import-untyped]
     BaseEstimator,
     ClassifierMixin,
@@ -132,11 +132,22 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """P(benign_delay), P(fraud), P(card_trapping), calibrated on a later period.
 
     The rare classes weigh more in training (`class_weights`), so the trees spend their splits
-    on fraud and trapping rather than on telling benign reasons apart; the prior shift this
-    causes is undone exactly by dividing each class's probability by its weight (log-space
-    offsets, `logit_offsets_`). One temperature then rescales the probabilities: it keeps the
-    ranking (so PR-AUC is the booster's) and needs few minority cases, where per-class isotonic
-    maps overfit on the hundred-odd frauds of a validation period.
+    on fraud and trapping rather than on telling benign reasons apart; dividing each class's
+    probability by its weight (log-space offsets) undoes the prior shift this causes.
+    Calibration then fits, by log loss on the calibration period, one temperature and (with
+    `fit_offsets`) one more log-space offset per class present there: vector scaling without
+    per-class scales. The offsets can also absorb a change in class shares between the training
+    period and later ones (fraud and trapping are commoner later in the default simulation),
+    and since the risk score sums two classes they decide how fraud and trapping rank against
+    each other (measured on the default dataset with the former 200 x 31 booster: recall at 5%
+    0.696 -> 0.721, PR-AUC 0.778 -> 0.809, against the weight offsets and a temperature
+    alone). Three parameters need few minority cases, where per-class isotonic maps overfit on
+    the hundred-odd frauds of a validation period.
+
+    The booster is small on purpose (100 iterations of 15 leaves per class at learning rate
+    0.1): serving explains each answer with TreeSHAP, whose cost grows with trees x leaves
+    (about 8 times cheaper than 200 x 31), and with the fitted offsets the larger booster
+    ranked no better (recall at 5% 0.713-0.725 against 0.717-0.719 over three seeds).
     """
 
     def __init__(
@@ -144,16 +155,18 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         *,
         classes: tuple[str, ...] = ("benign_delay", "fraud", "card_trapping"),
         class_weights: tuple[float, ...] | None = (1.0, 4.0, 8.0),
-        n_estimators: int = 200,
-        learning_rate: float = 0.05,
-        num_leaves: int = 31,
+        n_estimators: int = 100,
+        learning_rate: float = 0.1,
+        num_leaves: int = 15,
         # trapping schemes leave a few dozen training cases: let a leaf hold ten
         min_child_samples: int = 10,
+        fit_offsets: bool = True,
         n_jobs: int = 1,
         random_state: int = 0,
     ) -> None:
         self.classes = classes
         self.class_weights = class_weights
+        self.fit_offsets = fit_offsets
         self.min_child_samples = min_child_samples
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -177,7 +190,6 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         if weights.shape != (len(self.classes),) or (weights <= 0).any():
             raise ValueError(f"class_weights needs {len(self.classes)} positive numbers")
         self.classes_ = np.array(self.classes)
-        self.logit_offsets_ = -np.log(weights)
         codes = np.array([self.classes.index(v) for v in y_arr])
         params = _lgbm_params(
             n_estimators=self.n_estimators,
@@ -191,16 +203,52 @@ class RiskClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             objective="multiclass", num_class=len(self.classes), **params
         )
         self.booster_.fit(X, codes, sample_weight=weights[codes])
-        raw = self._raw_proba(X_calibration)
-        cal = np.array([self.classes.index(v) for v in np.asarray(y_calibration).astype(str)])
-
-        def log_loss(t: float) -> float:
-            p = _softmax_with_temperature(raw, t, self.logit_offsets_)
-            return float(-np.log(np.clip(p[np.arange(len(cal)), cal], 1e-12, 1.0)).mean())
-
-        result = minimize_scalar(log_loss, bounds=(0.05, 20.0), method="bounded")
-        self.temperature_ = float(result.x) if len(cal) else 1.0
+        cal = np.array(
+            [self.classes.index(v) for v in np.asarray(y_calibration).astype(str)], dtype=np.int64
+        )
+        self.temperature_, self.logit_offsets_ = 1.0, -np.log(weights)
+        if len(cal):
+            self.temperature_, self.logit_offsets_ = self._calibrate(
+                self._raw_proba(X_calibration), cal, self.logit_offsets_, set(codes)
+            )
         return self
+
+    def _calibrate(
+        self,
+        raw: FloatArray,
+        cal: npt.NDArray[np.int64],
+        offsets: FloatArray,
+        trained: set[int],
+    ) -> tuple[float, FloatArray]:
+        """Temperature and log-space offsets minimising the calibration period's log loss."""
+        # an offset only for classes both trained and seen in calibration (either absence
+        # would run it to a bound), never for the first: a shift common to all changes nothing
+        free = np.array(
+            [
+                k
+                for k in range(1, len(self.classes))
+                if self.fit_offsets and k in trained and (cal == k).any()
+            ],
+            dtype=np.int64,
+        )
+        rows = np.arange(len(cal))
+
+        def unpack(v: FloatArray) -> tuple[float, FloatArray]:
+            shifted = offsets.copy()
+            shifted[free] += v[1:]
+            return float(v[0]), shifted
+
+        def log_loss(v: FloatArray) -> float:
+            p = _softmax_with_temperature(raw, *unpack(v))
+            return float(-np.log(np.clip(p[rows, cal], 1e-12, 1.0)).mean())
+
+        result = minimize(
+            log_loss,
+            np.array([1.0] + [0.0] * len(free)),
+            method="L-BFGS-B",
+            bounds=[(0.05, 20.0)] + [(-10.0, 10.0)] * len(free),
+        )
+        return unpack(np.asarray(result.x, dtype=np.float64))
 
     def _raw_proba(self, X: pd.DataFrame) -> FloatArray:  # noqa: N803
         proba = np.asarray(self.booster_.predict_proba(X), dtype=np.float64)

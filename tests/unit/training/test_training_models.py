@@ -51,6 +51,42 @@ def test_a_class_missing_from_training_gets_a_zero_column() -> None:
     assert proba[:, 2].max() < 1e-6
 
 
+def test_risk_calibration_follows_a_prior_shift_in_the_later_period() -> None:
+    def noisy(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+        # fraud is never certain here, so a change in its share moves every probability
+        x, _ = _frame(n, seed)
+        noise = np.random.default_rng(seed + 100).normal(size=n)
+        return x, np.where(x["a"] + noise > 2.0, "fraud", "benign_delay")
+
+    x, y = noisy(3000, 0)
+    # the later period has three times the fraud share: only fitted offsets can follow it
+    xc, yc = noisy(3000, 1)
+    extra = xc[yc == "fraud"]
+    xc = pd.concat([xc, extra, extra], ignore_index=True)
+    yc = np.concatenate([yc, ["fraud"] * (2 * len(extra))])
+    shifted = RiskClassifier(n_estimators=40).fit(x, y, X_calibration=xc, y_calibration=yc)
+    fixed = RiskClassifier(n_estimators=40, fit_offsets=False).fit(
+        x, y, X_calibration=xc, y_calibration=yc
+    )
+    share = (yc == "fraud").mean()
+    np.testing.assert_allclose(fixed.logit_offsets_, -np.log([1.0, 4.0, 8.0]))
+    assert shifted.logit_offsets_[0] == fixed.logit_offsets_[0]  # the first class anchors
+    assert shifted.logit_offsets_[1] > fixed.logit_offsets_[1]
+    assert abs(shifted.predict_proba(xc)[:, 1].mean() - share) < 0.01
+    assert abs(fixed.predict_proba(xc)[:, 1].mean() - share) > 0.02
+
+
+def test_a_class_absent_from_calibration_keeps_its_weight_offset() -> None:
+    x, y = _frame(1500, 0)
+    xc, yc = _frame(600, 1)
+    keep = yc != "card_trapping"
+    model = RiskClassifier(n_estimators=20).fit(
+        x, y, X_calibration=xc[keep], y_calibration=yc[keep]
+    )
+    assert model.logit_offsets_[2] == -np.log(8.0)
+    assert model.predict_proba(xc)[:, 2].max() > 0.05  # still answered, not pushed to zero
+
+
 def test_reason_classifier_with_one_reason_answers_it() -> None:
     x, _ = _frame(50, 0)
     model = ReasonClassifier().fit(x, ["bank_outage"] * 50)
