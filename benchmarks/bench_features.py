@@ -92,6 +92,8 @@ def main() -> None:
     parser.add_argument("--online-points", type=int, default=2000, help="online requests timed")
     parser.add_argument("--sqlite-file", type=Path, help="keep (and reuse) the SQLite store here")
     parser.add_argument("--pg", help="also measure on PostgreSQL at this SQLAlchemy URL")
+    parser.add_argument("--online-only", action="store_true",
+                        help="skip the offline build and card-window measurements")  # fmt: skip
     args = parser.parse_args()
 
     history = load_history(args.data)
@@ -104,17 +106,18 @@ def main() -> None:
     say("| measurement | time | throughput |")
     say("| --- | --- | --- |")
 
-    offline_s, _ = timed(lambda: build_features(points, history), args.repeat)
-    say(f"| offline build, whole scoring population | {offline_s:.1f} s | "
-        f"{rows / offline_s:,.0f} history rows/s |")  # fmt: skip
+    if not args.online_only:
+        offline_s, _ = timed(lambda: build_features(points, history), args.repeat)
+        say(f"| offline build, whole scoring population | {offline_s:.1f} s | "
+            f"{rows / offline_s:,.0f} history rows/s |")  # fmt: skip
 
-    polars_s, _ = timed(lambda: card_windows_polars(tx), args.repeat)
-    say(f"| card windows, settlewatch (Polars window_sums) | {polars_s:.2f} s | "
-        f"{n_tx / polars_s:,.0f} rows/s |")  # fmt: skip
-    tx_pd = tx.to_pandas()
-    pandas_s, _ = timed(lambda: card_windows_pandas(tx_pd), args.repeat)
-    say(f"| card windows, pandas groupby().rolling() | {pandas_s:.2f} s | "
-        f"{n_tx / pandas_s:,.0f} rows/s ({pandas_s / polars_s:.1f}x slower) |")  # fmt: skip
+        polars_s, _ = timed(lambda: card_windows_polars(tx), args.repeat)
+        say(f"| card windows, settlewatch (Polars window_sums) | {polars_s:.2f} s | "
+            f"{n_tx / polars_s:,.0f} rows/s |")  # fmt: skip
+        tx_pd = tx.to_pandas()
+        pandas_s, _ = timed(lambda: card_windows_pandas(tx_pd), args.repeat)
+        say(f"| card windows, pandas groupby().rolling() | {pandas_s:.2f} s | "
+            f"{n_tx / pandas_s:,.0f} rows/s ({pandas_s / polars_s:.1f}x slower) |")  # fmt: skip
 
     with tempfile.TemporaryDirectory() as tmp:
         path = args.sqlite_file or Path(tmp) / "history.db"
