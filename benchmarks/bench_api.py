@@ -2,30 +2,46 @@
 
     .venv/bin/python benchmarks/bench_api.py --data DIR --tracking-uri URI
         [--db FILE] [--rate 200] [--seconds 20] [--requests 2000] [--batch 10000]
+    .venv/bin/python benchmarks/bench_api.py --profile --data DIR --tracking-uri URI --db FILE
+        [--requests 500] [--batch 2000] [--repeats 3]
 
 DIR holds contract tables (e.g. `settlewatch simulate --out DIR --merchants 1000 --days 90
 --start 2026-01-05 --seed 1`); URI is an MLflow store whose `settlewatch-risk@champion` was
 trained on the same feature set (`settlewatch train DIR --register` then `settlewatch promote
 1`). `--db FILE` keeps the API's SQLite store between runs (loading the history takes minutes).
 
-Both servers run on this machine, one worker each, and get the same load generator:
+Both servers run on this machine, one worker each (`--workers N` for settlewatch's), and get
+the same load generator, fed the latest `--requests` scoring points in time order:
 
 1. closed loop, one connection, `--requests` requests: p50/p99 latency and requests/s;
 2. open loop at `--rate` requests/s for `--seconds` (latency counted from each request's
    scheduled time, so a stalled server cannot hide its queue): p50/p99 and errors;
-3. settlewatch only: `/v1/score/batch` with `--batch` transactions per call: transactions/s.
+3. settlewatch only: `/v1/score/batch` with the latest `--batch` points per call:
+   transactions/s.
 
 settlewatch computes each transaction's features from the stored history (SQLite) before
 scoring; `mlflow models serve` gets the precomputed features of the same transaction, so it
 does less work per request. Prints a Markdown table.
+
+`--profile` starts no server: it builds the API in this process on a copy of `--db` and calls
+it through ASGI (routing, validation, the thread pool, the access log: all but the HTTP
+parsing), `--requests` single scores of the latest scoring points in time order, then
+`--repeats` batches of the first `--batch` points. It prints where each answer's CPU time goes,
+stage by stage (the median over requests of the CPU time of each stage's own code, excluding
+the stages it calls), beside the wall and CPU time of the whole request.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
+import functools
+import io
 import json
+import logging
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -33,6 +49,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +137,227 @@ async def open_loop(
     }
 
 
+class StageClock:
+    """CPU time of named stages within one request: each wrapped call's own thread CPU time,
+    minus that of the wrapped calls inside it (so nested stages are not counted twice)."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = defaultdict(float)
+        self._inner: list[float] = []
+
+    def wrap(self, owner: Any, name: str, stage: str) -> None:
+        fn = getattr(owner, name, None)
+        if fn is None:  # a stage this version of the code does not have
+            return
+        clock = self
+
+        if asyncio.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def timed_async(*args: Any, **kwargs: Any) -> Any:
+                clock._inner.append(0.0)
+                started = time.thread_time()
+                try:
+                    return await fn(*args, **kwargs)
+                finally:
+                    clock._close(stage, time.thread_time() - started)
+
+            setattr(owner, name, timed_async)
+            return
+
+        @functools.wraps(fn)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            clock._inner.append(0.0)
+            started = time.thread_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                clock._close(stage, time.thread_time() - started)
+
+        setattr(owner, name, timed)
+
+    def _close(self, stage: str, elapsed: float) -> None:
+        inner = self._inner.pop()
+        self.spent[stage] += elapsed - inner
+        if self._inner:
+            self._inner[-1] += elapsed
+
+
+def _instrument(clock: StageClock, service: Any) -> None:
+    import fastapi.dependencies.utils
+    import fastapi.routing
+
+    import serving.app
+    import serving.scoring
+    from risk_model._encoding import FeatureEncoding
+    from risk_model.bundle import RiskModel
+    from serving.observability import RequestEnvelope
+    from serving.schemas import ScoreAnswer
+
+    online = service.online
+    for name in ("get_values", "get_many", "read"):
+        clock.wrap(online, name, "features (features/online.py)")
+    clock.wrap(service.keys, "lookup", "API key check")
+    clock.wrap(type(service), "facts", "transaction facts (SQL)")
+    clock.wrap(FeatureEncoding, "matrix", "encode features")
+    clock.wrap(RiskModel, "_proba", "model: risk classes")
+    clock.wrap(RiskModel, "_reason", "model: delay reason")
+    clock.wrap(RiskModel, "_arrival_hours", "model: arrival P50/P90")
+    clock.wrap(RiskModel, "_anomaly_score", "model: anomaly")
+    for name in ("predict", "predict_matrix", "predict_and_explain", "explain"):
+        clock.wrap(RiskModel, name, "model: glue")
+    clock.wrap(RiskModel, "risk_contributions", "explain: TreeSHAP (pred_contrib)")
+    clock.wrap(RiskModel, "_top_contributions", "explain: top features")
+    clock.wrap(serving.scoring, "_top_reasons", "explain: reason codes")
+    clock.wrap(serving.app, "decide", "decide: routing, answers")
+    clock.wrap(serving.app, "record_decisions", "record review/hold")
+    clock.wrap(ScoreAnswer, "model_dump_json", "answer JSON")
+    clock.wrap(fastapi.routing, "serialize_response", "response model: validate, serialize")
+    clock.wrap(fastapi.dependencies.utils, "solve_dependencies", "request: body validation, auth")
+    clock.wrap(RequestEnvelope, "_done", "access log, latency metric")
+
+
+async def _asgi_post(app: Any, path: str, body: bytes, key: str) -> tuple[int, bytes]:
+    """One POST straight into the ASGI app (no socket, no HTTP parser)."""
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:  # nothing more: wait as a server would for a disconnect
+            await asyncio.sleep(3600)
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    status = 0
+    chunks: list[bytes] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = int(message["status"])
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    headers = [
+        (b"host", b"bench"),
+        (b"authorization", f"Bearer {key}".encode()),
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "root_path": "", "headers": headers, "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }  # fmt: skip
+    await app(scope, receive, send)
+    return status, b"".join(chunks)
+
+
+def _iso(us: int) -> str:
+    return dt.datetime.fromtimestamp(us / 1e6, tz=dt.UTC).isoformat()
+
+
+async def _profile(args: argparse.Namespace, points: pl.DataFrame, work: Path) -> None:
+    from serving.app import create_app
+    from serving.db import make_engine
+    from serving.observability import configure_logging
+    from serving.settings import Settings
+
+    # the access log is formatted as in production, then dropped
+    configure_logging(json_lines=True)
+    for name in ("settlewatch", "uvicorn", "uvicorn.error"):
+        for handler in logging.getLogger(name).handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(io.StringIO())
+    db = work / "profile.db"  # review and hold answers are recorded: not into --db
+    shutil.copyfile(args.db, db)
+    engine = make_engine(f"sqlite:///{db}")
+    settings = Settings(
+        database_url=f"sqlite:///{db}",
+        tracking_uri=args.tracking_uri,
+        model_cache=work / "cache",
+        model_poll_seconds=0,
+        bootstrap_keys=f"bench:score:{KEY}",
+    )
+    app = create_app(settings, engine=engine)
+    warm = 30
+    latest = points.tail(args.requests + warm)
+    singles = [json.dumps({"tx_id": t, "as_of": _iso(a)}).encode() for t, a in latest.iter_rows()]
+    items = [{"tx_id": t, "as_of": _iso(a)} for t, a in points.head(args.batch).iter_rows()]
+    batch = json.dumps({"items": items}).encode()
+    clock = StageClock()
+    tables: dict[str, dict[str, list[float]]] = {}
+
+    async def measure(
+        label: str, calls: list[Callable[[], Awaitable[tuple[int, bytes]]]], skip: int
+    ) -> None:
+        samples: dict[str, list[float]] = defaultdict(list)
+        for i, call in enumerate(calls):
+            clock.spent.clear()
+            cpu, wall = time.process_time(), time.perf_counter()
+            status, reply = await call()
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            if status != 200:
+                raise SystemExit(f"{label}: HTTP {status}: {reply[:300]!r}")
+            if i < skip:
+                continue
+            samples["whole request, wall"].append(wall)
+            samples["whole request, CPU (all threads)"].append(cpu)
+            for stage, spent in clock.spent.items():
+                samples[stage].append(spent)
+            samples["rest: routing, thread pool, event loop, glue"].append(
+                cpu - sum(clock.spent.values())
+            )
+        tables[label] = samples
+
+    async with app.router.lifespan_context(app):
+        service = app.state.service
+        if service.models.current is None:
+            raise SystemExit(f"no model: {service.models.last_error}")
+        _instrument(clock, service)
+
+        def single(body: bytes) -> Callable[[], Awaitable[tuple[int, bytes]]]:
+            return lambda: _asgi_post(app, "/v1/score", body, KEY)
+
+        await measure("single", [single(b) for b in singles], warm)
+        if args.batch:
+            calls = [lambda: _asgi_post(app, "/v1/score/batch", batch, KEY)] * args.repeats
+            await measure("batch", calls, 0)
+    engine.dispose()
+
+    order = sorted(tables["single"], key=lambda k: -statistics.median(tables["single"][k]))
+    head = f"| stage (p50, ms) | one `/v1/score` (n={args.requests}) |"
+    rule = "| --- | ---: |"
+    if "batch" in tables:
+        head += f" one `/v1/score/batch` of {len(items):,} (n={args.repeats}) | per point |"
+        rule += " ---: | ---: |"
+    print(head)
+    print(rule)
+    for stage in order + [k for k in tables.get("batch", {}) if k not in order]:
+        one = tables["single"].get(stage)
+        line = f"| {stage} | {statistics.median(one) * 1000:.3f} |" if one else f"| {stage} | - |"
+        if "batch" in tables:
+            many = tables["batch"].get(stage)
+            if many:
+                p50 = statistics.median(many) * 1000
+                line += f" {p50:,.1f} | {p50 / len(items):.3f} |"
+            else:
+                line += " - | - |"
+        print(line)
+
+
+def _requests(points: pl.DataFrame) -> list[dict[str, str]]:
+    """`{"tx_id", "as_of"}` bodies, each point at its own scoring time."""
+    iso = points.with_columns(
+        pl.from_epoch("as_of", time_unit="us")
+        .dt.replace_time_zone("UTC")
+        .dt.to_string("%Y-%m-%dT%H:%M:%S%.6f+00:00")
+        .alias("when")
+    )
+    return [{"tx_id": t, "as_of": w} for t, w in iso.select("tx_id", "when").iter_rows()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, required=True)
@@ -128,6 +367,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=1, help="settlewatch serve's workers")
+    parser.add_argument(
+        "--profile", action="store_true", help="in-process stage breakdown; no servers"
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="--profile: batches timed")
     args = parser.parse_args()
 
     from features import build_features, load_history, scoring_points
@@ -144,17 +388,14 @@ def main() -> None:
         upgrade(engine)
         write_history(engine, history)
         engine.dispose()
-    # the last day's scoring points, requested in time order, as the settlement system would
-    last_day = points.filter(pl.col("as_of") >= points["as_of"].max() - 86_400_000_000)
-    sample = last_day.head(max(args.requests, 500))
-    iso = (
-        sample.with_columns(
-            pl.from_epoch("as_of", time_unit="us").dt.replace_time_zone("UTC").alias("when")
-        )
-        .with_columns(pl.col("when").dt.to_string("%Y-%m-%dT%H:%M:%S%.6f+00:00"))
-        .select("tx_id", "when")
-    )
-    ours = [{"tx_id": t, "as_of": w} for t, w in iso.iter_rows()]
+    if args.profile:
+        args.db = db
+        asyncio.run(_profile(args, points, work))
+        shutil.rmtree(work, ignore_errors=True)
+        return
+    # the latest scoring points, requested in time order, as the settlement system would
+    sample = points.tail(max(args.requests, 500))
+    ours = _requests(sample)
     features = build_features(sample.select("tx_id", "as_of"), history)
     feature_cols = [c for c in features.columns if c not in ("tx_id", "as_of")]
     theirs = [
@@ -177,7 +418,7 @@ def main() -> None:
     logs = (work / "ours.log").open("w"), (work / "mlflow.log").open("w")
     servers = [
         subprocess.Popen(
-            [BIN / "settlewatch", "serve", "--port", str(p_ours)],
+            [BIN / "settlewatch", "serve", "--port", str(p_ours), "--workers", str(args.workers)],
             env=env, cwd=work, stdout=subprocess.DEVNULL, stderr=logs[0],
         ),
         subprocess.Popen(
@@ -212,8 +453,7 @@ def main() -> None:
         for load, server, run in plan:
             rows.append((load, server, asyncio.run(run)))
 
-        batch_ids = points.head(args.batch)
-        items = [{"tx_id": t} for t in batch_ids["tx_id"].to_list()]
+        items = _requests(points.tail(args.batch))
         times = []
         with httpx.Client(timeout=600) as client:
             for _ in range(3):

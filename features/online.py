@@ -40,6 +40,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import ClauseElement, FromClause
 
 from features._windows import US_DAY, US_HOUR
@@ -129,20 +130,25 @@ def _run(
     bound = [sql.bind(conn, params) for sql, params in jobs]
     raw = conn.connection.driver_connection
     pipeline = getattr(raw, "pipeline", None) if len(bound) > 1 else None
-    cursors = []
-    if pipeline is not None:
-        with pipeline():
+    cursors: list[Any] = []
+    text = ""
+    try:
+        if pipeline is not None:
+            with pipeline():
+                for text, args in bound:
+                    cursor = raw.cursor()  # type: ignore[union-attr]
+                    cursor.execute(text, args)
+                    cursors.append(cursor)
+        else:
             for text, args in bound:
-                cursor = raw.cursor()  # type: ignore[union-attr]
+                cursor = conn.connection.cursor()
                 cursor.execute(text, args)
                 cursors.append(cursor)
-    else:
-        for text, args in bound:
-            cursor = conn.connection.cursor()
-            cursor.execute(text, args)
-            cursors.append(cursor)
-    try:
         return [[tuple(r) for r in cursor.fetchall()] for cursor in cursors]
+    except conn.dialect.loaded_dbapi.Error as exc:
+        # the driver's own error, as SQLAlchemy would raise it (callers map DBAPIError, e.g.
+        # the API's 503 for an unreachable database)
+        raise DBAPIError.instance(text, None, exc, conn.dialect.loaded_dbapi.Error) from exc
     finally:
         for cursor in cursors:
             cursor.close()

@@ -8,7 +8,7 @@ same codes pandas' `Categorical` gave LightGBM during training.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,10 +19,14 @@ import polars as pl
 
 from risk_model.errors import FeatureInputError
 
-__all__ = ["FeatureEncoding", "Frame"]
+__all__ = ["FeatureEncoding", "Features", "Frame", "Records"]
 
 FloatArray = npt.NDArray[np.float64]
 Frame = pl.DataFrame | pd.DataFrame
+#: feature rows as name -> Python value mappings (e.g. `OnlineFeatures.get_values`): one
+#: online point costs no DataFrame at all
+Records = Sequence[Mapping[str, Any]]
+Features = Frame | Records
 
 # up to this many rows, converting Python values row by row beats building columnar
 # expressions (a polars select of 87 casts costs ~100 µs whatever the row count)
@@ -61,13 +65,16 @@ class FeatureEncoding:
         if missing:
             raise FeatureInputError(missing=missing)
 
-    def matrix(self, frame: Frame) -> FloatArray:
+    def matrix(self, frame: Features) -> FloatArray:
         """(rows, features) float64 in `feature_names` order.
 
         Raises:
             FeatureInputError: a feature column is missing.
-            TypeError: `frame` is neither a polars nor a pandas DataFrame.
+            TypeError: `frame` is neither a polars nor a pandas DataFrame nor a sequence of
+                mappings.
         """
+        if isinstance(frame, list | tuple):
+            return self._from_records(frame)
         if isinstance(frame, pl.DataFrame):
             self.check(frame.columns)
             if frame.height <= _ROW_PATH_MAX:
@@ -84,6 +91,16 @@ class FeatureEncoding:
                 return self._from_rows(rows, len(frame))
             return self._from_pandas(frame)
         raise TypeError(f"expected a polars or pandas DataFrame, got {type(frame).__name__}")
+
+    def _from_records(self, records: Records) -> FloatArray:
+        names = self.feature_names
+        try:
+            picked = [[record[name] for name in names] for record in records]
+        except KeyError:
+            for record in records:
+                self.check(record)
+            raise
+        return self._from_rows(picked, len(picked))
 
     def _from_rows(self, rows: Iterable[Sequence[Any]], n: int) -> FloatArray:
         out = np.empty((n, len(self.feature_names)))
@@ -126,16 +143,32 @@ class FeatureEncoding:
                 out[:, j] = mapped.to_numpy(dtype=np.float64)
         return out
 
-    def values(self, frame: Frame, row: int, names: Sequence[str]) -> list[float | str | None]:
+    def values(self, frame: Features, row: int, names: Sequence[str]) -> list[float | str | None]:
         """The input values of `names` in one row, as plain Python (missing -> None)."""
-        out: list[float | str | None] = []
-        for name in names:
-            v = frame[name][row] if isinstance(frame, pl.DataFrame) else frame[name].iloc[row]
-            if isinstance(v, str):
-                out.append(v)
-            elif name in self._codes:
-                out.append(None)
-            else:
-                number = _number(v)
-                out.append(None if math.isnan(number) else number)
-        return out
+        if isinstance(frame, pl.DataFrame):
+            return [self._plain(name, frame[name][row]) for name in names]
+        if isinstance(frame, pd.DataFrame):
+            return [self._plain(name, frame[name].iloc[row]) for name in names]
+        record = frame[row]
+        return [self._plain(name, record[name]) for name in names]
+
+    def value_reader(
+        self, frame: Features, names: Iterable[str]
+    ) -> Callable[[int, Sequence[str]], list[float | str | None]]:
+        """`values` for many rows of `frame`, reading each of `names` once for all rows.
+
+        Indexing a polars column once per row and feature costs microseconds each; a batch
+        takes the columns it needs as Python lists once.
+        """
+        if not isinstance(frame, pl.DataFrame):
+            return lambda row, wanted: self.values(frame, row, wanted)
+        columns = {name: frame[name].to_list() for name in set(names)}
+        return lambda row, wanted: [self._plain(n, columns[n][row]) for n in wanted]
+
+    def _plain(self, name: str, v: Any) -> float | str | None:
+        if isinstance(v, str):
+            return v
+        if name in self._codes:
+            return None
+        number = _number(v)
+        return None if math.isnan(number) else number

@@ -26,7 +26,9 @@ What `predict` answers, per row:
   when the two detectors disagree entirely. Rows beyond everything seen in training score 1.
 
 Speed: one row is a handful of numpy calls and one `Booster.predict` per booster on a float
-matrix (single-threaded), no pandas; batches go through the same code.
+matrix (single-threaded), no pandas; batches go through the same code. `predict_and_explain`
+answers and explains from one encoding and one risk prediction (the API's path); feature rows
+may be plain mappings (one online point needs no DataFrame).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from risk_model._encoding import FeatureEncoding, Frame
+from risk_model._encoding import FeatureEncoding, Features
 from risk_model._forest import PackedForest
 from risk_model._lgbm import RowPredictor
 from risk_model._tails import TailScorer, percentile
@@ -255,6 +257,14 @@ class RiskModel:
         self._regime_columns = [
             (column, index[column]) for column, _ in REGIMES.values() if column in index
         ]
+        # per present regime, by priority: its column, threshold and shifts (None: default);
+        # `_arrival_hours` applies them without building `regime_of`'s string array
+        shifts = {c.regime: (c.p50, c.p90) for c in self.eta_corrections}
+        self._regime_plan = [
+            (index[column], above, shifts.get(name))
+            for name, (column, above) in REGIMES.items()
+            if column in index
+        ]
 
     def _check(self) -> None:
         width = len(self.feature_names)
@@ -293,13 +303,31 @@ class RiskModel:
 
     # -- scoring ---------------------------------------------------------------------------
 
-    def predict(self, features: Frame) -> Prediction:
-        """Answers for every row of a feature frame (polars or pandas; extra columns ignored).
+    def predict(self, features: Features) -> Prediction:
+        """Answers for every row of a feature frame (polars or pandas; extra columns ignored),
+        or of a list of name -> value mappings.
 
         Raises:
             FeatureInputError: a feature column is missing.
         """
         return self.predict_matrix(self.encoding.matrix(features))
+
+    def predict_and_explain(
+        self, features: Features, top: int = 5
+    ) -> tuple[Prediction, list[list[Contribution]]]:
+        """`predict(features)` and `explain(features, top)` together, the same answers, from
+        one encoding of the rows and one risk prediction (explaining needs the probabilities).
+
+        Raises:
+            FeatureInputError: a feature column is missing.
+        """
+        x = self.encoding.matrix(features)
+        if len(x) == 0:
+            return self.predict_matrix(x), []
+        proba = self._proba(x)
+        prediction = self._predict(x, proba)
+        weights = self.risk_contributions(x, proba=proba)
+        return prediction, self._top_contributions(features, weights, top)
 
     def predict_matrix(self, x: FloatArray) -> Prediction:
         """Answers for an already encoded (rows, features) matrix."""
@@ -310,7 +338,9 @@ class RiskModel:
                 np.zeros((0, len(self.classes))), empty, np.array([], dtype=np.str_),
                 empty, empty.copy(), empty.copy(),
             )  # fmt: skip
-        proba = self._proba(x)
+        return self._predict(x, self._proba(x))
+
+    def _predict(self, x: FloatArray, proba: FloatArray) -> Prediction:
         p50, p90 = self._arrival_hours(x)
         return Prediction(
             proba=proba,
@@ -340,11 +370,17 @@ class RiskModel:
         return arrival_regime({column: x[:, k] for column, k in self._regime_columns}, len(x))
 
     def _arrival_hours(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:
-        shift = np.tile(np.array(self.eta_default), (len(x), 1))
+        shift = np.empty((len(x), 2))
+        shift[:] = self.eta_default
         if self.eta_corrections:
-            regime = self.regime_of(x)
-            for c in self.eta_corrections:
-                shift[regime == c.regime] = (c.p50, c.p90)
+            # a row takes the shifts of the first regime that holds for it (`regime_of`); a
+            # missing value (NaN) never puts it in a regime
+            placed = np.zeros(len(x), dtype=bool)
+            for k, above, shifts in self._regime_plan:
+                holds = (x[:, k] >= above) & ~placed
+                if shifts is not None:
+                    shift[holds] = shifts
+                placed |= holds
         logs = np.column_stack([b.predict(x) for b in self._eta]) + shift
         hours = np.maximum.accumulate(np.expm1(logs).clip(0.0, None), axis=1)
         return hours[:, 0], hours[:, 1]
@@ -364,7 +400,7 @@ class RiskModel:
 
     # -- explanations ----------------------------------------------------------------------
 
-    def risk_contributions(self, x: FloatArray) -> FloatArray:
+    def risk_contributions(self, x: FloatArray, *, proba: FloatArray | None = None) -> FloatArray:
         """(rows, features): each feature's push on the calibrated log-odds of risk vs benign.
 
         LightGBM's `pred_contrib` splits each class's raw score z_k (the softmax input) into
@@ -372,7 +408,8 @@ class RiskModel:
         linearised at the row's own probabilities: its slope is s_fraud on z_fraud, s_trap on
         z_trap and -1 on z_benign, where s are the shares of fraud and trapping within the
         row's risk. So a feature's weight is (s_fraud c_fraud + s_trap c_trap - c_benign) / T,
-        T the calibration temperature. Exact when one risky class dominates.
+        T the calibration temperature. Exact when one risky class dominates. `proba`: the rows'
+        calibrated probabilities when already known (`_proba(x)`).
         """
         n, width = len(x), len(self.feature_names)
         raw = np.asarray(self._risk.contributions(x), dtype=np.float64)
@@ -382,14 +419,15 @@ class RiskModel:
             per_class[:, self._risk_idx[-1]] = blocks[:, 0]
         else:
             per_class[:, self._risk_idx] = blocks[:, : len(self.risk_outputs)]
-        proba = self._proba(x)
+        if proba is None:
+            proba = self._proba(x)
         risky = proba[:, 1:]
         shares = risky / np.clip(risky.sum(axis=1, keepdims=True), 1e-300, None)
         pushed = np.einsum("nk,nkf->nf", shares, per_class[:, 1:]) - per_class[:, 0]
         out: FloatArray = pushed / self.temperature
         return out
 
-    def explain(self, features: Frame, top: int = 5) -> list[list[Contribution]]:
+    def explain(self, features: Features, top: int = 5) -> list[list[Contribution]]:
         """Per row, up to `top` features that pushed its risk up the most, largest first.
 
         Only features with a positive weight are listed (see `risk_contributions` for the
@@ -398,17 +436,25 @@ class RiskModel:
         x = self.encoding.matrix(features)
         if len(x) == 0:
             return []
-        weights = self.risk_contributions(x)
+        return self._top_contributions(features, self.risk_contributions(x), top)
+
+    def _top_contributions(
+        self, features: Features, weights: FloatArray, top: int
+    ) -> list[list[Contribution]]:
+        # one stable sort of the whole matrix: row by row it is the same order
+        orders = np.argsort(-weights, axis=1, kind="stable")[:, :top]
+        kept = [order[weights[i, order] > 0].tolist() for i, order in enumerate(orders)]
+        names = self.feature_names
+        read = self.encoding.value_reader(features, (names[j] for row in kept for j in row))
         out: list[list[Contribution]] = []
-        for i, row in enumerate(weights):
-            order = np.argsort(-row, kind="stable")[:top]
-            order = order[row[order] > 0]
-            names = [self.feature_names[j] for j in order]
-            values = self.encoding.values(features, i, names)
+        for i, row in enumerate(kept):
+            picked = [names[j] for j in row]
+            values = read(i, picked)
+            weight = weights[i]
             out.append(
                 [
-                    Contribution(feature=name, value=value, weight=float(row[j]))
-                    for name, value, j in zip(names, values, order, strict=True)
+                    Contribution(feature=name, value=value, weight=float(weight[j]))
+                    for name, value, j in zip(picked, values, row, strict=True)
                 ]
             )
         return out

@@ -8,22 +8,24 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import polars as pl
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import Engine, select, text
+from pydantic import TypeAdapter
+from sqlalchemy import Engine, bindparam, select, text
 from sqlalchemy.exc import DBAPIError
+from starlette.concurrency import run_in_threadpool
 
 from data_contracts.cards import mask_pans
 from data_contracts.sql import SQL_TABLES
@@ -59,7 +61,7 @@ from serving.schemas import (
     ScoreRequest,
     TableCount,
 )
-from serving.scoring import TxFacts, decide, merchant_message, record_decisions
+from serving.scoring import FeatureRows, TxFacts, decide, merchant_message, record_decisions
 from serving.settings import Settings
 
 __all__ = ["Service", "create_app"]
@@ -77,6 +79,15 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": Problem, "description": "The request does not fit its schema."},
     503: {"model": Problem, "description": "The database is unreachable; retry later."},
 }
+
+
+_TX = SQL_TABLES["transactions"]
+#: what routing needs of a transaction (`TxFacts`); built once, so SQLAlchemy's compiled cache
+#: serves every request
+_FACT_COLUMNS = (_TX.c.tx_id, _TX.c.merchant_id, _TX.c.terminal_id, _TX.c.card_token,
+                 _TX.c.amount_fen)  # fmt: skip
+_FACT = select(*_FACT_COLUMNS).where(_TX.c.tx_id == bindparam("tx_id"))
+_FACTS = select(*_FACT_COLUMNS).where(_TX.c.tx_id.in_(bindparam("tx_ids", expanding=True)))
 
 
 class ApiError(Exception):
@@ -102,18 +113,19 @@ class Service:
 
     # -- scoring ---------------------------------------------------------------------------
     def facts(self, tx_ids: Sequence[str]) -> dict[str, TxFacts]:
-        t = SQL_TABLES["transactions"]
         found: dict[str, TxFacts] = {}
         wanted = sorted(set(tx_ids))
         with self.engine.connect() as conn:
-            for start in range(0, len(wanted), 900):
-                query = select(
-                    t.c.tx_id, t.c.merchant_id, t.c.terminal_id, t.c.card_token, t.c.amount_fen
-                ).where(t.c.tx_id.in_(wanted[start : start + 900]))
-                for row in conn.execute(query):
-                    found[row.tx_id] = TxFacts(
-                        row.merchant_id, row.terminal_id, row.card_token, int(row.amount_fen)
-                    )
+            if len(wanted) == 1:  # the single-score path: one cached statement, no IN list
+                rows = [*conn.execute(_FACT, {"tx_id": wanted[0]})]
+            else:
+                rows = [
+                    row
+                    for start in range(0, len(wanted), 900)
+                    for row in conn.execute(_FACTS, {"tx_ids": wanted[start : start + 900]})
+                ]
+        for tx_id, merchant_id, terminal_id, card_token, amount_fen in rows:
+            found[tx_id] = TxFacts(merchant_id, terminal_id, card_token, int(amount_fen))
         return found
 
     def score(
@@ -122,18 +134,48 @@ class Service:
         *,
         deadlines_us: Mapping[str, int] | None = None,
         claim_ids: Mapping[str, str] | None = None,
+        facts: Mapping[str, TxFacts] | None = None,
     ) -> list[ScoreAnswer]:
-        """Answers for (tx_id, as_of µs) points; review and hold answers are recorded."""
+        """Answers for (tx_id, as_of µs) points; review and hold answers are recorded.
+
+        `facts`: the points' `facts` when the caller has already read them.
+        """
+        answers, _ = self._score(points, deadlines_us, claim_ids or {}, facts, as_json=False)
+        return answers
+
+    def score_one_json(self, tx_id: str, as_of_us: int) -> str:
+        """`score` of one point, as the JSON text the API sends: serialized once, for the
+        answer and for the record of a review or hold."""
+        _, texts = self._score([(tx_id, as_of_us)], None, {}, None, as_json=True)
+        return texts[0]
+
+    def _score(
+        self,
+        points: Sequence[tuple[str, int]],
+        deadlines_us: Mapping[str, int] | None,
+        claim_ids: Mapping[str, str],
+        facts: Mapping[str, TxFacts] | None,
+        *,
+        as_json: bool,
+    ) -> tuple[list[ScoreAnswer], list[str]]:
         now = now_us()
         for tx_id, as_of in points:
             if as_of > now + _FUTURE_SLACK_US:
                 raise ApiError(422, f"as_of for {tx_id} is in the future")
-        facts = self.facts([p[0] for p in points])
+        if facts is None:
+            facts = self.facts([p[0] for p in points])
         missing = [p[0] for p in points if p[0] not in facts]
         if missing:
             raise ApiError(404, f"unknown tx_id(s): {', '.join(missing[:10])}")
+        features: FeatureRows
         try:
-            features = self.online.get_many(points)
+            if len(points) == 1:
+                # one point: its values as a dict; a one-row DataFrame costs more than the model
+                tx_id, as_of = points[0]
+                values = self.online.get_values(tx_id, as_of)
+                features = [{**values, "tx_id": tx_id, "as_of": int(as_of)}]
+            else:
+                features = self.online.get_many(points)
         except UnknownPointError as exc:
             raise ApiError(404, str(exc)) from exc
         loaded = self.models.current
@@ -144,12 +186,13 @@ class Service:
                 raise
             log.exception("model %s failed to score; answering from the fallback", loaded.version)
             answers = self._decide(features, facts, None, now, deadlines_us)
-        self._record(answers, now, claim_ids or {})
-        return answers
+        texts = [a.model_dump_json() for a in answers] if as_json else []
+        self._record(answers, now, claim_ids, texts or None)
+        return answers, texts
 
     def _decide(
         self,
-        features: pl.DataFrame,
+        features: FeatureRows,
         facts: Mapping[str, TxFacts],
         loaded: Any,
         now: int,
@@ -165,12 +208,18 @@ class Service:
             deadlines_us=deadlines_us,
         )
 
-    def _record(self, answers: Sequence[ScoreAnswer], now: int, claims: Mapping[str, str]) -> None:
+    def _record(
+        self,
+        answers: Sequence[ScoreAnswer],
+        now: int,
+        claims: Mapping[str, str],
+        texts: Sequence[str] | None,
+    ) -> None:
         for a in answers:
             self.metrics.decisions.labels(a.decision, a.risk_level, a.decision_source).inc()
             if a.decision_source == "fallback":
                 self.metrics.fallbacks.inc()
-        record_decisions(self.engine, answers, scored_at_us=now, claims=claims)
+        record_decisions(self.engine, answers, scored_at_us=now, claims=claims, answer_json=texts)
 
 
 def _problem(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -183,17 +232,28 @@ def _problem(status: int, detail: Any, headers: dict[str, str] | None = None) ->
     )
 
 
+def _json(content: str | bytes) -> Response:
+    return Response(content=content, media_type="application/json")
+
+
+_BATCH_JSON = TypeAdapter(BatchScoreAnswer)
+
+
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer sw_…`")
 
 
-def _needs(scope: Scope) -> Callable[..., ApiKey]:
-    def dependency(
+def _needs(scope: Scope) -> Callable[..., Awaitable[ApiKey]]:
+    # async: a key seen in the last seconds is checked in the event loop (a sync dependency
+    # costs a thread pool round trip per request); only a lookup goes to the thread pool
+    async def dependency(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> ApiKey:
         service: Service = request.app.state.service
         header = credentials.credentials if credentials else None
-        return authenticate(service.keys, header, scope)
+        if service.keys.knows(header):
+            return authenticate(service.keys, header, scope)
+        return await run_in_threadpool(authenticate, service.keys, header, scope)
 
     return dependency
 
@@ -220,7 +280,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         alias=settings.model_alias,
         cache_dir=settings.model_cache,
         feature_set_ref=FEATURE_SET.ref,
-        on_change=lambda current: _model_gauge(metrics, current),
+        on_change=lambda current: _model_changed(metrics, current),
     )
     service = Service(
         settings=settings,
@@ -237,7 +297,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         upgrade(engine)
         for name, scopes, key in parse_bootstrap(settings.bootstrap_keys):
             ensure_key(engine, name=name, scopes=scopes, key=key)
-        models.refresh()
+        if not models.refresh():  # a change settles the heap itself
+            _settle_heap()
         models.start(settings.model_poll_seconds)
         try:
             yield
@@ -354,7 +415,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     def score(
         body: ScoreRequest, _caller: Annotated[ApiKey, Depends(_needs(Scope.SCORE))]
-    ) -> ScoreAnswer:
+    ) -> Response:
         if isinstance(body, ScoreById):
             tx_id = body.tx_id
         else:
@@ -367,7 +428,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                     404 if rejected.unknown_reference else 422, "; ".join(rejected.reasons)
                 )
             tx_id = result.stored_keys["transactions"][0]
-        return service.score([(tx_id, _as_of(body.as_of))])[0]
+        # the answer serialized once, as `response_model` would (which validates it again, in
+        # another thread pool round trip); the OpenAPI document still comes from the model
+        return _json(service.score_one_json(tx_id, _as_of(body.as_of)))
 
     @app.post(
         "/v1/score/batch",
@@ -381,10 +444,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     def score_batch(
         body: BatchScoreRequest, _caller: Annotated[ApiKey, Depends(_needs(Scope.SCORE))]
-    ) -> BatchScoreAnswer:
+    ) -> Response:
         now = now_us()
         points = [(i.tx_id, now if i.as_of is None else epoch_us(i.as_of)) for i in body.items]
-        return BatchScoreAnswer(answers=service.score(points))
+        answers = BatchScoreAnswer(answers=service.score(points))
+        # serialized in one call, as `response_model` would after validating it all again
+        return _json(_BATCH_JSON.dump_json(answers))
 
     # -- claims ----------------------------------------------------------------------------
     @app.post(
@@ -462,7 +527,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             "claim_id": claim_id,
             "filed_at": filed_at.isoformat(),
         }
-        if service.facts([body.tx_id]) == {}:
+        facts = service.facts([body.tx_id])
+        if not facts:
             raise ApiError(404, f"unknown tx_id: {body.tx_id}")
         with engine.begin() as conn:
             result = ingest(conn, {"claims": [row]}, request_id=request_id.get())
@@ -474,10 +540,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             [(body.tx_id, as_of)],
             deadlines_us={body.tx_id: deadline},
             claim_ids={body.tx_id: claim_id},
+            facts=facts,
         )[0]
         zh, en = merchant_message(answer)
         claim = ClaimAnswer(claim_id=claim_id, score=answer, message=MerchantMessage(zh=zh, en=en))
-        return 200, jsonable_encoder(claim)
+        return 200, claim.model_dump(mode="json")
 
     # -- administration --------------------------------------------------------------------
     @app.post(
@@ -500,8 +567,22 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     return app
 
 
-def _model_gauge(metrics: Metrics, current: LoadedModel | None) -> None:
+def _settle_heap() -> None:
+    """Keep what start-up built (modules, the model) out of the garbage collector's scans.
+
+    A full collection walks every live object: with the imports and the model that is
+    hundreds of thousands, and a batch answer allocates enough to trigger several (most of a
+    2,000-point batch's answer-building time went there). Called again when the model changes,
+    so that the replaced model's objects can still be collected.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
+def _model_changed(metrics: Metrics, current: LoadedModel | None) -> None:
     gauge = metrics.model_info
     gauge.clear()
     if current is not None:
         gauge.labels(current.name, current.version, current.model.feature_set_ref).set(1)
+    _settle_heap()

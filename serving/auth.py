@@ -152,6 +152,13 @@ class KeyCache:
         self._ttl_us = int(ttl_seconds * 1e6)
         self._seen: dict[str, tuple[int, ApiKey | None]] = {}
 
+    def knows(self, header: str | None) -> bool:
+        """Whether `authenticate` can answer for `header` without the database."""
+        if not header:
+            return True
+        hit = self._seen.get(_key_of(header))
+        return hit is not None and now_us() - hit[0] < self._ttl_us
+
     def lookup(self, key: str) -> ApiKey | None:
         now = now_us()
         hit = self._seen.get(key)
@@ -177,12 +184,15 @@ class KeyCache:
         return ApiKey(key_id=row.key_id, name=row.name, scopes=parse_scopes(row.scopes))
 
 
+def _key_of(header: str) -> str:
+    return header.removeprefix("Bearer ").strip()
+
+
 def authenticate(cache: KeyCache, header: str | None, scope: Scope) -> ApiKey:
     """The caller of a request needing `scope`, from its `Authorization: Bearer` or key header."""
     if not header:
         raise AuthError(401, "missing API key: send 'Authorization: Bearer <key>'")
-    key = header.removeprefix("Bearer ").strip()
-    caller = cache.lookup(key)
+    caller = cache.lookup(_key_of(header))
     if caller is None:
         raise AuthError(401, "invalid or revoked API key")
     if scope not in caller.scopes and Scope.ADMIN not in caller.scopes:

@@ -11,9 +11,8 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-import numpy as np
 import polars as pl
 from sqlalchemy import Engine, insert
 
@@ -26,6 +25,7 @@ from serving.vocabulary import BENIGN_REASON_TEXT, REASON_CODES, ReasonCode, cod
 
 __all__ = [
     "FALLBACK_RULES",
+    "FeatureRows",
     "TxFacts",
     "decide",
     "fallback_risk",
@@ -35,6 +35,10 @@ __all__ = [
 
 _TOP_CODES = 3
 _EXPLAIN_FEATURES = 12
+
+#: feature rows with `tx_id` and `as_of`: a frame (batches, backfills) or name -> value
+#: mappings (one online point needs no DataFrame)
+FeatureRows = pl.DataFrame | Sequence[Mapping[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,24 +126,29 @@ def _when(us: int) -> dt.datetime:
 def _top_reasons(contributions: Sequence[Any]) -> list[TopReason]:
     """Group feature contributions by reason code; the codes that raised risk most."""
     weights: dict[str, float] = defaultdict(float)
-    members: dict[str, list[FeatureValue]] = defaultdict(list)
+    members: dict[str, list[Any]] = defaultdict(list)
     for c in contributions:
         rc = code_of(c.feature)
         if rc is None:
             continue
         weights[rc.code] += float(c.weight)
-        members[rc.code].append(FeatureValue(name=c.feature, value=_plain(c.value)))
+        members[rc.code].append(c)
     ranked = sorted((w, code) for code, w in weights.items() if w > 0)[::-1][:_TOP_CODES]
+    # models only for the codes shown: a batch makes a dozen contributions per row
     return [
         TopReason(
-            code=code, en=_CODES[code].en, zh=_CODES[code].zh, weight=w, features=members[code]
+            code=code,
+            en=_CODES[code].en,
+            zh=_CODES[code].zh,
+            weight=w,
+            features=[FeatureValue(name=c.feature, value=_plain(c.value)) for c in members[code]],
         )
         for w, code in ranked
     ]
 
 
 def decide(
-    features: pl.DataFrame,
+    features: FeatureRows,
     facts: Mapping[str, TxFacts],
     *,
     loaded: LoadedModel | None,
@@ -150,55 +159,70 @@ def decide(
 ) -> list[ScoreAnswer]:
     """One answer per feature row (same order): the model's, or the fallback's without one.
 
-    `features` holds `tx_id`, `as_of` (epoch µs) and the feature set; `facts` every tx_id's
-    merchant, terminal, card and amount. `deadlines_us` overrides the SLA deadline per tx_id
-    (a claim's filing time + SLA); by default it is `as_of` + the policy's SLA. `now_us`
-    None means each point's own `as_of` (backtests).
+    `features` holds `tx_id`, `as_of` (epoch µs) and the feature set, as a frame or as a list
+    of mappings; `facts` every tx_id's merchant, terminal, card and amount. `deadlines_us`
+    overrides the SLA deadline per tx_id (a claim's filing time + SLA); by default it is
+    `as_of` + the policy's SLA. `now_us` None means each point's own `as_of` (backtests).
     """
-    n = features.height
-    if n == 0:
-        return []
-    tx_ids = features["tx_id"].to_list()
-    as_ofs = features["as_of"].cast(pl.Int64).to_list()
-    rows = features.to_dicts() if loaded is None else None
-    if loaded is not None:
+    if isinstance(features, pl.DataFrame):
+        n = features.height
+        if n == 0:
+            return []
+        tx_ids = features["tx_id"].to_list()
+        as_ofs = features["as_of"].cast(pl.Int64).to_list()
+    else:
+        n = len(features)
+        if n == 0:
+            return []
+        tx_ids = [r["tx_id"] for r in features]
+        as_ofs = [int(r["as_of"]) for r in features]
+    rows: Sequence[Mapping[str, Any]] | None = None
+    if loaded is None:
+        rows = features.to_dicts() if isinstance(features, pl.DataFrame) else features
+    else:
         model = loaded.model
-        prediction = model.predict(features)
-        explanations = model.explain(features, top=_EXPLAIN_FEATURES)
-        proba = np.asarray(prediction.proba, dtype=float)
-        risk = np.asarray(prediction.risk_score, dtype=float)
-        anomaly: list[float | None] = [float(a) for a in prediction.anomaly_score]
+        # one encoding and one risk prediction for the answers and their explanations
+        prediction, explanations = model.predict_and_explain(features, top=_EXPLAIN_FEATURES)
+        # plain Python values once for all rows: numpy scalar access per row costs more
+        proba = prediction.proba.tolist()
+        likeliest = prediction.proba.argmax(axis=1).tolist()
+        risk = prediction.risk_score.tolist()
+        anomaly: list[float | None] = prediction.anomaly_score.tolist()
+        reasons = prediction.reason.tolist()
+        eta_p50 = prediction.eta_p50_hours.tolist()
+        eta_p90 = prediction.eta_p90_hours.tolist()
         classes = list(model.classes)
         i_benign = classes.index("benign_delay")
         i_fraud = classes.index("fraud")
         i_trap = classes.index("card_trapping")
+    deadlines = deadlines_us or {}
+    sla_us = int(policy.sla_hours * US_HOUR)
+    model_version = None if loaded is None else loaded.version
+    source: Literal["model", "fallback"] = "fallback" if loaded is None else "model"
     answers: list[ScoreAnswer] = []
     for i in range(n):
         tx_id, as_of = tx_ids[i], as_ofs[i]
         fact = facts[tx_id]
-        deadline = (deadlines_us or {}).get(tx_id, as_of + int(policy.sla_hours * US_HOUR))
+        deadline = deadlines.get(tx_id, as_of + sla_us)
         hours_left = (deadline - (as_of if now_us is None else now_us)) / US_HOUR
         reason: str | None = None
         eta50 = eta90 = None
         probabilities: Probabilities | None = None
-        if loaded is None:
-            assert rows is not None
+        if rows is not None:
             score, top = fallback_risk(rows[i])
             p_fraud = p_trap = a_score = None
         else:
             p = proba[i]
             probabilities = Probabilities(
-                benign_delay=float(p[i_benign]),
-                fraud=float(p[i_fraud]),
-                card_trapping=float(p[i_trap]),
+                benign_delay=p[i_benign], fraud=p[i_fraud], card_trapping=p[i_trap]
             )
-            score = float(min(max(risk[i], 0.0), 1.0))
-            p_fraud, p_trap, a_score = float(p[i_fraud]), float(p[i_trap]), anomaly[i]
+            score = min(max(risk[i], 0.0), 1.0)
+            p_fraud, p_trap, a_score = p[i_fraud], p[i_trap], anomaly[i]
             top = _top_reasons(explanations[i])
-            if int(np.argmax(p)) == i_benign:
-                reason = str(prediction.reason[i])
-                eta50 = _when(as_of + int(float(prediction.eta_p50_hours[i]) * US_HOUR))
-                eta90 = _when(as_of + int(float(prediction.eta_p90_hours[i]) * US_HOUR))
+            if likeliest[i] == i_benign:
+                reason = str(reasons[i])
+                eta50 = _when(as_of + int(eta_p50[i] * US_HOUR))
+                eta90 = _when(as_of + int(eta_p90[i] * US_HOUR))
         route = policy.route(
             risk=score,
             p_fraud=p_fraud,
@@ -229,10 +253,10 @@ def decide(
                 top_reasons=top,
                 anomaly_score=a_score,
                 routing=list(route.why),
-                model_version=None if loaded is None else loaded.version,
+                model_version=model_version,
                 feature_set=feature_set_ref,
                 policy_version=policy.version,
-                decision_source="fallback" if loaded is None else "model",
+                decision_source=source,
             )
         )
     return answers
@@ -278,12 +302,16 @@ def record_decisions(
     *,
     scored_at_us: int,
     claims: Mapping[str, str] | None = None,
+    answer_json: Sequence[str] | None = None,
 ) -> int:
     """Keep the answers a person must act on (review, hold, any claim's) in `decisions`.
 
-    The review queue builds its cases from these rows. Returns how many were written.
+    The review queue builds its cases from these rows. `answer_json`: the answers already
+    serialized (`model_dump_json`, same order), so that they are not serialized twice.
+    Returns how many were written.
     """
     claims = claims or {}
+    texts = answer_json if answer_json is not None else [None] * len(answers)
     rows = [
         {
             "tx_id": a.tx_id,
@@ -298,9 +326,9 @@ def record_decisions(
             "model_version": a.model_version,
             "policy_version": a.policy_version,
             "claim_id": claims.get(a.tx_id),
-            "answer_json": a.model_dump_json(),
+            "answer_json": text if text is not None else a.model_dump_json(),
         }
-        for a in answers
+        for a, text in zip(answers, texts, strict=True)
         if a.decision != "release" or a.tx_id in claims
     ]
     if rows:

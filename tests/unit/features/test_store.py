@@ -275,3 +275,17 @@ def test_a_store_migrated_with_history_in_it_gets_its_derived_tables(sqlite_engi
     assert sample.height > 50
     assert_frame_equal(online, build_features(sample, hist), check_exact=False, rel_tol=0,
                        abs_tol=1e-9)  # fmt: skip
+
+
+def test_a_database_error_while_reading_is_sqlalchemys_error(sqlite_engine):
+    """The reader runs on the driver's cursors; its errors still reach callers as DBAPIError
+    (the API answers those with 503, not 500)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    hist = _setup(sqlite_engine)
+    with sqlite_engine.begin() as conn:
+        store_rows(conn, "transactions", hist.transactions.to_dicts())
+        conn.execute(text("DROP TABLE feature_terminal_voids"))  # the store is broken
+    with pytest.raises(DBAPIError, match="feature_terminal_voids"):
+        OnlineFeatures(sqlite_engine).get_values("S1", at("2026-03-04 12:00"))

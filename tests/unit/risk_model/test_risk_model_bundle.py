@@ -342,3 +342,31 @@ def test_tail_scorer_reads_two_sided_tails_and_ties_as_ordinary() -> None:
     assert scores[1] > 3.0  # far in the left tail
     assert scores[2] > 3.0  # beyond every training value
     assert scores[3] < 1.0
+
+
+def test_predict_and_explain_is_predict_then_explain(
+    fitted: Fitted, test_frame: pd.DataFrame
+) -> None:
+    """One encoding and one risk prediction for both; the same answers on every input form."""
+    model = fitted.bundle
+    frame = test_frame.head(60)
+    as_polars = pl.from_pandas(frame.astype({"entry_mode": "object"}))
+    # rows as name -> value dicts (the online path's form), with extra keys ignored
+    records = as_polars.to_dicts()
+    for features in (frame, as_polars, records, records[:1], as_polars.head(3)):
+        prediction, explained = model.predict_and_explain(features, top=4)
+        expected = model.predict(features)
+        for field in (
+            "proba", "risk_score", "reason", "eta_p50_hours", "eta_p90_hours", "anomaly_score",
+        ):  # fmt: skip
+            np.testing.assert_array_equal(getattr(prediction, field), getattr(expected, field))
+        assert explained == model.explain(features, top=4)
+    # dicts answer exactly as the frame they came from, one row or many
+    one, _ = model.predict_and_explain(records[7:8])
+    np.testing.assert_array_equal(one.proba[0], model.predict(frame).proba[7])
+    assert model.explain(records, top=4) == model.explain(frame, top=4)
+    empty, none = model.predict_and_explain(frame.head(0))
+    assert len(empty) == 0
+    assert none == []
+    with pytest.raises(FeatureInputError, match="card_count_24h"):
+        model.predict_and_explain([{k: v for k, v in records[0].items() if k != "card_count_24h"}])
