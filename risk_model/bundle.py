@@ -191,7 +191,7 @@ class RiskModel:
         risk: multiclass booster; `risk_outputs` names the class of each output column.
         temperature: divides the log-probabilities before the softmax (calibration).
         logit_offsets: added to each class's log-probability first: undoes the class weights
-            of training (log(1 / weight)).
+            of training (log(1 / weight)) plus the shift calibration fitted per class.
         reasons: every benign delay reason the reason booster can answer.
         reason: multiclass booster over `reason_outputs`, or None when training saw one reason.
         eta: the P50 and P90 boosters of log1p(hours to arrival).

@@ -9,8 +9,9 @@ the published single-split figures.
 
 How the trainer is used: `training.models.FeatureEncoder` fixes the columns of `MODEL_SET`, and
 `training.models.RiskClassifier` is the LightGBM classifier, with two classes (`genuine`,
-`fraud`) instead of the three outcomes. Its temperature is fitted on the training rows
-themselves: a temperature keeps the ranking, which is all the protocol's metrics look at. The
+`fraud`) instead of the three outcomes. Its calibration (a temperature and the fraud
+offset) is fitted on the training rows themselves: with two classes it keeps the ranking, which
+is all the protocol's metrics look at. The
 training week keeps every fraud and a seeded random share of its genuine rows (a parameter
 chosen on the validation folds like the others); `train_rows` counts the rows before that
 draw.
