@@ -195,8 +195,8 @@ def _instrument(clock: StageClock, service: Any) -> None:
     from serving.schemas import ScoreAnswer
 
     online = service.online
-    for name in ("get_values", "get_many", "read"):
-        clock.wrap(online, name, "features (features/online.py)")
+    for name in ("get_values", "get_values_and_row", "get_many", "read"):
+        clock.wrap(online, name, "features (and, for one point, its facts)")
     clock.wrap(service.keys, "lookup", "API key check")
     clock.wrap(type(service), "facts", "transaction facts (SQL)")
     clock.wrap(FeatureEncoding, "matrix", "encode features")

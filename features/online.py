@@ -402,6 +402,16 @@ class OnlineFeatures:
         with self.engine.connect() as conn:
             return self._one(conn, tx_id, int(as_of_us))
 
+    def get_values_and_row(
+        self, tx_id: str, as_of_us: int
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """`get_values`, and the point's stored `transactions` row from the same read (a caller
+        that also needs the transaction's merchant, terminal, card or amount asks once)."""
+        with self.engine.connect() as conn:
+            x = self._inputs(conn, tx_id, int(as_of_us))
+            row = {c.name: x.tx[c.name] for c in _TX.columns}
+            return self._compute(x), row
+
     def get_many(self, points: Sequence[tuple[str, int]]) -> pl.DataFrame:
         """Rows for several points, in the order given."""
         with self.engine.connect() as conn:
@@ -419,7 +429,9 @@ class OnlineFeatures:
         return pl.DataFrame(rows, schema=schema, orient="row")
 
     def _one(self, conn: Connection, tx_id: str, as_of: int) -> dict[str, Any]:
-        x = self._inputs(conn, tx_id, as_of)
+        return self._compute(self._inputs(conn, tx_id, as_of))
+
+    def _compute(self, x: PointInputs) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for family, names in self._families.items():
             values = FAMILIES_ONE[family](x)

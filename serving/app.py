@@ -162,22 +162,33 @@ class Service:
         for tx_id, as_of in points:
             if as_of > now + _FUTURE_SLACK_US:
                 raise ApiError(422, f"as_of for {tx_id} is in the future")
-        if facts is None:
-            facts = self.facts([p[0] for p in points])
-        missing = [p[0] for p in points if p[0] not in facts]
-        if missing:
-            raise ApiError(404, f"unknown tx_id(s): {', '.join(missing[:10])}")
         features: FeatureRows
-        try:
-            if len(points) == 1:
-                # one point: its values as a dict; a one-row DataFrame costs more than the model
-                tx_id, as_of = points[0]
-                values = self.online.get_values(tx_id, as_of)
-                features = [{**values, "tx_id": tx_id, "as_of": int(as_of)}]
-            else:
-                features = self.online.get_many(points)
-        except UnknownPointError as exc:
-            raise ApiError(404, str(exc)) from exc
+        if len(points) == 1 and facts is None:
+            # one point: its values as a dict (a one-row DataFrame costs more than the model),
+            # and its facts from the same read of its transaction
+            tx_id, as_of = points[0]
+            try:
+                values, row = self.online.get_values_and_row(tx_id, as_of)
+            except UnknownPointError as exc:
+                raise ApiError(404, f"unknown tx_id(s): {tx_id}") from exc
+            features = [{**values, "tx_id": tx_id, "as_of": int(as_of)}]
+            facts = {tx_id: TxFacts(row["merchant_id"], row["terminal_id"], row["card_token"],
+                                    int(row["amount_fen"]))}  # fmt: skip
+        else:
+            if facts is None:
+                facts = self.facts([p[0] for p in points])
+            missing = [p[0] for p in points if p[0] not in facts]
+            if missing:
+                raise ApiError(404, f"unknown tx_id(s): {', '.join(missing[:10])}")
+            try:
+                if len(points) == 1:
+                    tx_id, as_of = points[0]
+                    values = self.online.get_values(tx_id, as_of)
+                    features = [{**values, "tx_id": tx_id, "as_of": int(as_of)}]
+                else:
+                    features = self.online.get_many(points)
+            except UnknownPointError as exc:
+                raise ApiError(404, str(exc)) from exc
         loaded = self.models.current
         try:
             answers = self._decide(features, facts, loaded, now, deadlines_us)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
+import polars as pl
 import pytest
 from contract_tables import make_tables
 from polars.testing import assert_frame_equal
@@ -12,7 +13,7 @@ from sqlalchemy import Engine, func, select
 from tiny_history import at, card, history, outcome_row, points, tx_row
 
 from data_contracts import TABLES
-from features import FeatureError, build_features, from_pandas, scoring_points
+from features import FeatureError, UnknownPointError, build_features, from_pandas, scoring_points
 from features.history import History
 from features.online import OnlineFeatures, store_rows, write_history
 from features.store import MERCHANT_HOURS, TERMINAL_HOURS, create_history_tables
@@ -289,3 +290,16 @@ def test_a_database_error_while_reading_is_sqlalchemys_error(sqlite_engine):
         conn.execute(text("DROP TABLE feature_terminal_voids"))  # the store is broken
     with pytest.raises(DBAPIError, match="feature_terminal_voids"):
         OnlineFeatures(sqlite_engine).get_values("S1", at("2026-03-04 12:00"))
+
+
+def test_values_and_the_transaction_row_from_one_read(sqlite_engine):
+    hist = _setup(sqlite_engine)
+    with sqlite_engine.begin() as conn:
+        store_rows(conn, "transactions", hist.transactions.to_dicts())
+    reader = OnlineFeatures(sqlite_engine)
+    as_of = at("2026-03-04 12:00")
+    values, row = reader.get_values_and_row("S2", as_of)
+    assert values == reader.get_values("S2", as_of)
+    assert row == hist.transactions.filter(pl.col("tx_id") == "S2").row(0, named=True)
+    with pytest.raises(UnknownPointError):
+        reader.get_values_and_row("nope", as_of)
