@@ -84,10 +84,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 _TX = SQL_TABLES["transactions"]
 #: what routing needs of a transaction (`TxFacts`); built once, so SQLAlchemy's compiled cache
 #: serves every request
-_FACT_COLUMNS = (_TX.c.tx_id, _TX.c.merchant_id, _TX.c.terminal_id, _TX.c.card_token,
-                 _TX.c.amount_fen)  # fmt: skip
-_FACT = select(*_FACT_COLUMNS).where(_TX.c.tx_id == bindparam("tx_id"))
-_FACTS = select(*_FACT_COLUMNS).where(_TX.c.tx_id.in_(bindparam("tx_ids", expanding=True)))
+_FACTS = select(
+    _TX.c.tx_id, _TX.c.merchant_id, _TX.c.terminal_id, _TX.c.card_token, _TX.c.amount_fen
+).where(_TX.c.tx_id.in_(bindparam("tx_ids", expanding=True)))
 
 
 class ApiError(Exception):
@@ -116,14 +115,11 @@ class Service:
         found: dict[str, TxFacts] = {}
         wanted = sorted(set(tx_ids))
         with self.engine.connect() as conn:
-            if len(wanted) == 1:  # the single-score path: one cached statement, no IN list
-                rows = [*conn.execute(_FACT, {"tx_id": wanted[0]})]
-            else:
-                rows = [
-                    row
-                    for start in range(0, len(wanted), 900)
-                    for row in conn.execute(_FACTS, {"tx_ids": wanted[start : start + 900]})
-                ]
+            rows = [
+                row
+                for start in range(0, len(wanted), 900)
+                for row in conn.execute(_FACTS, {"tx_ids": wanted[start : start + 900]})
+            ]
         for tx_id, merchant_id, terminal_id, card_token, amount_fen in rows:
             found[tx_id] = TxFacts(merchant_id, terminal_id, card_token, int(amount_fen))
         return found
@@ -163,17 +159,18 @@ class Service:
             if as_of > now + _FUTURE_SLACK_US:
                 raise ApiError(422, f"as_of for {tx_id} is in the future")
         features: FeatureRows
-        if len(points) == 1 and facts is None:
+        if len(points) == 1:
             # one point: its values as a dict (a one-row DataFrame costs more than the model),
-            # and its facts from the same read of its transaction
+            # and its facts, unless the caller has them, from the same read of its transaction
             tx_id, as_of = points[0]
             try:
                 values, row = self.online.get_values_and_row(tx_id, as_of)
             except UnknownPointError as exc:
                 raise ApiError(404, f"unknown tx_id(s): {tx_id}") from exc
             features = [{**values, "tx_id": tx_id, "as_of": int(as_of)}]
-            facts = {tx_id: TxFacts(row["merchant_id"], row["terminal_id"], row["card_token"],
-                                    int(row["amount_fen"]))}  # fmt: skip
+            if facts is None:
+                facts = {tx_id: TxFacts(row["merchant_id"], row["terminal_id"],
+                                        row["card_token"], int(row["amount_fen"]))}  # fmt: skip
         else:
             if facts is None:
                 facts = self.facts([p[0] for p in points])
@@ -181,12 +178,7 @@ class Service:
             if missing:
                 raise ApiError(404, f"unknown tx_id(s): {', '.join(missing[:10])}")
             try:
-                if len(points) == 1:
-                    tx_id, as_of = points[0]
-                    values = self.online.get_values(tx_id, as_of)
-                    features = [{**values, "tx_id": tx_id, "as_of": int(as_of)}]
-                else:
-                    features = self.online.get_many(points)
+                features = self.online.get_many(points)
             except UnknownPointError as exc:
                 raise ApiError(404, str(exc)) from exc
         loaded = self.models.current
@@ -285,13 +277,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     settings = settings or Settings.from_env()
     engine = engine or make_engine(settings.database_url)
     metrics = Metrics()
-    models = ModelManager(
-        tracking_uri=settings.tracking_uri,
-        name=settings.model_name,
-        alias=settings.model_alias,
-        cache_dir=settings.model_cache,
-        feature_set_ref=FEATURE_SET.ref,
-        on_change=lambda current: _model_changed(metrics, current),
+    models = ModelManager.for_settings(
+        settings, on_change=lambda current: _model_changed(metrics, current)
     )
     service = Service(
         settings=settings,

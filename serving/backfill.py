@@ -55,13 +55,7 @@ def score_folder(
     source), as the API records its own.
     """
     policy = policy or load_policy(settings.policy_path)
-    manager = ModelManager(
-        tracking_uri=settings.tracking_uri,
-        name=settings.model_name,
-        alias=settings.model_alias,
-        cache_dir=settings.model_cache,
-        feature_set_ref=FEATURE_SET.ref,
-    )
+    manager = ModelManager.for_settings(settings)
     progress("loading the model")
     loaded: LoadedModel | None
     if model_version is not None:

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from features import FEATURE_SET
 from risk_model import ModelLoadError, RiskModel, load_model_dir
+from serving.settings import Settings
 
 __all__ = ["LoadedModel", "ModelManager"]
 
@@ -68,7 +70,24 @@ class ModelManager:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @classmethod
+    def for_settings(
+        cls,
+        settings: Settings,
+        on_change: Callable[[LoadedModel | None], None] | None = None,
+    ) -> ModelManager:
+        """The settings' registered model and cache, for this package's feature set."""
+        return cls(
+            tracking_uri=settings.tracking_uri,
+            name=settings.model_name,
+            alias=settings.model_alias,
+            cache_dir=settings.model_cache,
+            feature_set_ref=FEATURE_SET.ref,
+            on_change=on_change,
+        )
+
     # -- loading -------------------------------------------------------------------------
+
     def _version_dir(self, version: str) -> Path:
         return self.cache_dir / self.name / version
 
