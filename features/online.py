@@ -18,6 +18,7 @@ values; the calendar is immutable and cached by `default_calendar`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -128,20 +129,14 @@ def _run(
 ) -> list[list[tuple[Any, ...]]]:
     """Run independent statements; on PostgreSQL in one pipeline (one network round trip)."""
     bound = [sql.bind(conn, params) for sql, params in jobs]
-    raw = conn.connection.driver_connection
+    raw: Any = conn.connection.driver_connection
     pipeline = getattr(raw, "pipeline", None) if len(bound) > 1 else None
     cursors: list[Any] = []
     text = ""
     try:
-        if pipeline is not None:
-            with pipeline():
-                for text, args in bound:
-                    cursor = raw.cursor()  # type: ignore[union-attr]
-                    cursor.execute(text, args)
-                    cursors.append(cursor)
-        else:
+        with pipeline() if pipeline is not None else contextlib.nullcontext():
             for text, args in bound:
-                cursor = conn.connection.cursor()
+                cursor = raw.cursor()
                 cursor.execute(text, args)
                 cursors.append(cursor)
         return [[tuple(r) for r in cursor.fetchall()] for cursor in cursors]
