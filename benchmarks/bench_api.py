@@ -206,7 +206,7 @@ def _instrument(clock: StageClock, service: Any) -> None:
     clock.wrap(RiskModel, "_anomaly_score", "model: anomaly")
     for name in ("predict", "predict_matrix", "predict_and_explain", "explain"):
         clock.wrap(RiskModel, name, "model: glue")
-    clock.wrap(RiskModel, "risk_contributions", "explain: TreeSHAP (pred_contrib)")
+    clock.wrap(RiskModel, "risk_contributions", "explain: TreeSHAP")
     clock.wrap(RiskModel, "_top_contributions", "explain: top features")
     clock.wrap(serving.scoring, "_top_reasons", "explain: reason codes")
     clock.wrap(serving.app, "decide", "decide: routing, answers")

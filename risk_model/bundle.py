@@ -25,10 +25,12 @@ What `predict` answers, per row:
   threshold reads as a share of ordinary traffic: 0.95 flags about the top 5%, or 10% at most
   when the two detectors disagree entirely. Rows beyond everything seen in training score 1.
 
-Speed: one row is a handful of numpy calls and one `Booster.predict` per booster on a float
-matrix (single-threaded), no pandas; batches go through the same code. `predict_and_explain`
-answers and explains from one encoding and one risk prediction (the API's path); feature rows
-may be plain mappings (one online point needs no DataFrame).
+Speed: the boosters are compiled from their model text into flat arrays walked by numba
+(`risk_model._trees`: the same numbers as LightGBM, TreeSHAP about three times faster than
+`pred_contrib` between requests); one row is a handful of numpy calls and one compiled
+call per booster (single-threaded), no pandas; batches go through the same code.
+`predict_and_explain` answers and explains from one encoding and one risk prediction (the
+API's path); feature rows may be plain mappings (one online point needs no DataFrame).
 """
 
 from __future__ import annotations
@@ -46,8 +48,8 @@ import pandas as pd
 
 from risk_model._encoding import FeatureEncoding, Features
 from risk_model._forest import PackedForest
-from risk_model._lgbm import RowPredictor
 from risk_model._tails import TailScorer, percentile
+from risk_model._trees import CompiledBooster
 from risk_model.errors import ModelLoadError
 
 __all__ = [
@@ -247,9 +249,9 @@ class RiskModel:
             k: np.asarray(anomaly_reference[k], dtype=np.float64) for k in ("forest", "tails")
         }
         self._check()
-        self._risk = RowPredictor(risk)
-        self._reason_rows = RowPredictor(reason) if reason is not None else None
-        self._eta = (RowPredictor(eta[0]), RowPredictor(eta[1]))
+        self._risk = CompiledBooster(risk)
+        self._reason_rows = CompiledBooster(reason) if reason is not None else None
+        self._eta = (CompiledBooster(eta[0]), CompiledBooster(eta[1]))
         index = {name: k for k, name in enumerate(self.feature_names)}
         self._risk_idx = np.array([self.classes.index(c) for c in self.risk_outputs])
         self._reason_idx = np.array([self.reasons.index(r) for r in self.reason_outputs], dtype=int)
