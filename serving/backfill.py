@@ -87,6 +87,8 @@ def score_folder(
             policy=policy,
             feature_set_ref=FEATURE_SET.ref,
             now_us=None,
+            # the table has no reasons; recorded review and hold answers keep theirs
+            explain="acted",
         )
         if record_to is not None:
             recorded += record_decisions(record_to, answers, scored_at_us=now_us())

@@ -156,6 +156,7 @@ def decide(
     feature_set_ref: str,
     now_us: int | None,
     deadlines_us: Mapping[str, int] | None = None,
+    explain: Literal["every", "acted"] = "every",
 ) -> list[ScoreAnswer]:
     """One answer per feature row (same order): the model's, or the fallback's without one.
 
@@ -163,6 +164,9 @@ def decide(
     of mappings; `facts` every tx_id's merchant, terminal, card and amount. `deadlines_us`
     overrides the SLA deadline per tx_id (a claim's filing time + SLA); by default it is
     `as_of` + the policy's SLA. `now_us` None means each point's own `as_of` (backtests).
+    `explain="acted"` gives the model's top reasons only to the answers a person acts on
+    (review, hold) and leaves the others' empty: a backfill's table has no reasons, and the
+    exact explanation is most of a batch's cost.
     """
     if isinstance(features, pl.DataFrame):
         n = features.height
@@ -181,8 +185,12 @@ def decide(
         rows = features.to_dicts() if isinstance(features, pl.DataFrame) else features
     else:
         model = loaded.model
-        # one encoding and one risk prediction for the answers and their explanations
-        prediction, explanations = model.predict_and_explain(features, top=_EXPLAIN_FEATURES)
+        explanations: list[list[Any]] | None = None
+        if explain == "every":
+            # one encoding and one risk prediction for the answers and their explanations
+            prediction, explanations = model.predict_and_explain(features, top=_EXPLAIN_FEATURES)
+        else:
+            prediction = model.predict(features)
         # plain Python values once for all rows: numpy scalar access per row costs more
         proba = prediction.proba.tolist()
         likeliest = prediction.proba.argmax(axis=1).tolist()
@@ -218,7 +226,7 @@ def decide(
             )
             score = min(max(risk[i], 0.0), 1.0)
             p_fraud, p_trap, a_score = p[i_fraud], p[i_trap], anomaly[i]
-            top = _top_reasons(explanations[i])
+            top = [] if explanations is None else _top_reasons(explanations[i])
             if likeliest[i] == i_benign:
                 reason = str(reasons[i])
                 eta50 = _when(as_of + int(eta_p50[i] * US_HOUR))
@@ -259,6 +267,17 @@ def decide(
                 decision_source=source,
             )
         )
+    if loaded is not None and explain == "acted":
+        acted = [i for i, a in enumerate(answers) if a.decision != "release"]
+        if acted:
+            subset = (
+                features[acted] if isinstance(features, pl.DataFrame)
+                else [features[i] for i in acted]
+            )  # fmt: skip
+            for i, contributions in zip(
+                acted, loaded.model.explain(subset, top=_EXPLAIN_FEATURES), strict=True
+            ):
+                answers[i].top_reasons = _top_reasons(contributions)
     return answers
 
 

@@ -133,6 +133,41 @@ def test_decide_agrees_on_frames_and_dicts(client: TestClient, points: pl.DataFr
         assert {a["decision_source"] for a in from_dicts} == {source}
 
 
+def test_decide_can_explain_only_the_answers_acted_on(
+    client: TestClient, points: pl.DataFrame
+) -> None:
+    """The backfill's mode: review and hold answers keep their reasons, releases go without."""
+    service = client.app.state.service  # type: ignore[attr-defined]
+    chosen = [(t, int(a)) for t, a in points.iter_rows()]
+    frame = service.online.get_many(chosen)
+    facts = service.facts([t for t, _ in chosen])
+    loaded = service.models.current
+    assert loaded is not None
+    every, acted = (
+        decide(
+            features,
+            facts,
+            loaded=loaded,
+            policy=service.policy,
+            feature_set_ref=FEATURE_SET.ref,
+            now_us=None,
+            explain=mode,
+        )
+        for features, mode in ((frame, "every"), (frame.reverse(), "acted"))
+    )
+    acted = acted[::-1]
+    decisions = {a.decision for a in every}
+    assert "release" in decisions
+    assert decisions != {"release"}
+    for full, lean in zip(every, acted, strict=True):
+        if full.decision == "release":
+            assert lean.top_reasons == []
+            assert lean.model_copy(update={"top_reasons": full.top_reasons}) == full
+        else:
+            assert lean == full
+            assert lean.top_reasons
+
+
 def test_a_transaction_sent_along_is_stored_then_scored(
     client: TestClient, small_history: History
 ) -> None:
