@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numba
 import numpy as np
 import numpy.typing as npt
 
@@ -27,8 +28,6 @@ LEVELS: FloatArray = np.r_[
     np.linspace(0.05, 0.95, 19),
     [0.98, 0.99, 0.995, 0.9975, 0.999, 0.9995],
 ]
-# rows compared against the grids per numpy pass: (rows, columns, levels) booleans
-_CHUNK = 2048
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,28 +45,10 @@ class TailScorer:
 
     def score(self, x: FloatArray) -> FloatArray:
         """Mean -log10 two-sided tail probability of each row's `top` most extreme columns."""
-        out = np.empty(len(x))
-        for start in range(0, len(x), _CHUNK):
-            out[start : start + _CHUNK] = self._score_chunk(x[start : start + _CHUNK])
-        return out
-
-    def _score_chunk(self, x: FloatArray) -> FloatArray:
-        levels, floor = self.levels, self.levels[0] / 2
-        g = len(levels)
-        values = x[:, :, None]
-        at_or_below = (self.grid[None, :, :] <= values).sum(axis=2)
-        below = (self.grid[None, :, :] < values).sum(axis=2)
-        # P(X <= v) and P(X >= v), read off the grid
-        left = np.where(at_or_below > 0, levels[np.maximum(at_or_below - 1, 0)], floor)
-        under = np.where(below > 0, levels[np.maximum(below - 1, 0)], 0.0)
-        right = np.where(below < g, 1.0 - under, floor)
-        tail = np.clip(np.minimum(left, right), floor, 0.5)
-        extreme = -np.log10(tail)
-        k = min(self.top, extreme.shape[1])
-        if k == 0:
-            return np.zeros(len(x))
-        out: FloatArray = np.sort(extreme, axis=1)[:, -k:].mean(axis=1)
-        return out
+        rows = np.ascontiguousarray(x, dtype=np.float64)
+        if rows.ndim != 2 or rows.shape[1] != len(self.grid):
+            raise ValueError(f"expected (rows, {len(self.grid)}) values, got {rows.shape}")
+        return _tail_scores(rows, self.grid, self.levels, min(self.top, len(self.grid)))
 
     def save(self, path: Path) -> None:
         np.savez(path, grid=self.grid, levels=self.levels, top=np.int64(self.top))
@@ -88,4 +69,36 @@ def percentile(reference: FloatArray, scores: FloatArray) -> FloatArray:
     """Share of the reference distribution (its quantiles, evenly spaced) at or below each score."""
     levels = np.linspace(0.0, 1.0, len(reference))
     out: FloatArray = np.interp(scores, reference, levels, left=0.0, right=1.0)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _tail_scores(x: FloatArray, grid: FloatArray, levels: FloatArray, top: int) -> FloatArray:
+    """Per row: P(X <= v) and P(X >= v) read off each column's grid (the share at the last
+    grid value at or below v, and one minus the share below v), the smaller of the two
+    clipped to [levels[0] / 2, 0.5]; then the mean -log10 of the `top` largest."""
+    n_rows, n_columns = x.shape
+    g = levels.shape[0]
+    floor = levels[0] / 2
+    out = np.zeros(n_rows)
+    extreme = np.empty(n_columns)
+    for i in range(n_rows):
+        for c in range(n_columns):
+            v = x[i, c]
+            at_or_below = 0
+            below = 0
+            for k in range(g):
+                at_or_below += grid[c, k] <= v
+                below += grid[c, k] < v
+            left = levels[at_or_below - 1] if at_or_below > 0 else floor
+            under = levels[below - 1] if below > 0 else 0.0
+            right = 1.0 - under if below < g else floor
+            tail = min(max(min(left, right), floor), 0.5)
+            extreme[c] = -np.log10(tail)
+        if top > 0:
+            extreme.sort()
+            total = 0.0
+            for c in range(n_columns - top, n_columns):
+                total += extreme[c]
+            out[i] = total / top
     return out
