@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -275,6 +276,8 @@ def _ingest_answer(result: IngestResult) -> IngestAnswer:
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     """The API for `settings` (default: from the environment)."""
     settings = settings or Settings.from_env()
+    if settings.threads < 1:
+        raise ValueError(f"SETTLEWATCH_THREADS must be at least 1, got {settings.threads}")
     engine = engine or make_engine(settings.database_url)
     metrics = Metrics()
     models = ModelManager.for_settings(
@@ -292,6 +295,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # sync routes run in anyio's thread pool, 40 threads unless told (see Settings)
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         upgrade(engine)
         for name, scopes, key in parse_bootstrap(settings.bootstrap_keys):
             ensure_key(engine, name=name, scopes=scopes, key=key)

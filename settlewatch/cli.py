@@ -392,15 +392,21 @@ def serve(
     """Start the scoring API (SQLite file and local MLflow store in the working folder).
 
     Settings come from the environment: SETTLEWATCH_DATABASE_URL, MLFLOW_TRACKING_URI,
-    SETTLEWATCH_API_KEYS (name:scopes:key;... created at start), SETTLEWATCH_POLICY. The
-    OpenAPI document is at /docs and /openapi.json.
+    SETTLEWATCH_API_KEYS (name:scopes:key;... created at start), SETTLEWATCH_POLICY,
+    SETTLEWATCH_THREADS (requests at once per worker, default 2). The OpenAPI document is at
+    /docs and /openapi.json.
     """
     import uvicorn
 
     from serving.observability import configure_logging
     from serving.settings import Settings
 
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        raise usage_error(f"a SETTLEWATCH_* setting is not a number: {exc}") from exc
+    if settings.threads < 1:
+        raise usage_error(f"SETTLEWATCH_THREADS must be at least 1, got {settings.threads}")
     configure_logging(json_lines=settings.log_json)
     uvicorn.run(
         "settlewatch.web:create_app",

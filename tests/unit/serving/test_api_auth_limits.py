@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
+import anyio.to_thread
 import polars as pl
 import pytest
 from api_support import ADMIN_KEY, CLAIMS_KEY, INGEST_KEY, SCORE_KEY, auth, make_settings
@@ -12,6 +14,7 @@ from sqlalchemy import Engine
 
 from serving.app import create_app
 from serving.auth import create_key, parse_scopes, revoke_key
+from serving.settings import Settings
 
 PAN = "6222021234567890128"  # passes Luhn: must never reach a log or the quarantine
 
@@ -82,3 +85,16 @@ def test_errors_never_echo_a_card_number(client: TestClient) -> None:
     assert reply.status_code == 404
     assert PAN not in reply.text
     assert PAN[:6] in reply.text  # masked to BIN and last four, still recognisable
+
+
+def test_the_thread_pool_holds_the_configured_number_of_requests(
+    loaded_engine: Engine, store_copy: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SETTLEWATCH_THREADS", "3")
+    threads = Settings.from_env().threads
+    assert threads == 3
+    app = create_app(make_settings(tmp_path, store_copy, threads=threads), engine=loaded_engine)
+    with TestClient(app) as client:
+        assert client.portal is not None
+        limiter = client.portal.call(anyio.to_thread.current_default_thread_limiter)
+        assert limiter.total_tokens == 3

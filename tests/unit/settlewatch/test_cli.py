@@ -125,3 +125,11 @@ def test_simulate_refuses_unusable_arguments(args, tmp_path):
     result = runner.invoke(app, ["simulate", "--out", str(tmp_path / "s"), "--days", "3", *args])
     assert result.exit_code == 2
     assert result.output.strip()
+
+
+@pytest.mark.parametrize("threads", ["0", "many"])
+def test_serve_refuses_a_bad_thread_count(threads: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SETTLEWATCH_THREADS", threads)
+    result = runner.invoke(app, ["serve"])
+    assert result.exit_code == 2
+    assert "SETTLEWATCH_THREADS" in result.output or "not a number" in result.output
