@@ -276,8 +276,6 @@ def _ingest_answer(result: IngestResult) -> IngestAnswer:
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     """The API for `settings` (default: from the environment)."""
     settings = settings or Settings.from_env()
-    if settings.threads < 1:
-        raise ValueError(f"SETTLEWATCH_THREADS must be at least 1, got {settings.threads}")
     engine = engine or make_engine(settings.database_url)
     metrics = Metrics()
     models = ModelManager.for_settings(

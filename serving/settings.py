@@ -48,6 +48,10 @@ class Settings:
     #: keep single scores moving beside a long batch call; 1 for the tightest tail
     threads: int = 2
 
+    def __post_init__(self) -> None:
+        if self.threads < 1:
+            raise ValueError(f"SETTLEWATCH_THREADS must be at least 1, got {self.threads}")
+
     @classmethod
     def from_env(cls) -> Settings:
         """Settings from `SETTLEWATCH_*` variables (and `MLFLOW_TRACKING_URI`)."""

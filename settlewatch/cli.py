@@ -403,10 +403,8 @@ def serve(
 
     try:
         settings = Settings.from_env()
-    except ValueError as exc:
-        raise usage_error(f"a SETTLEWATCH_* setting is not a number: {exc}") from exc
-    if settings.threads < 1:
-        raise usage_error(f"SETTLEWATCH_THREADS must be at least 1, got {settings.threads}")
+    except ValueError as exc:  # a number that is not one, or out of range
+        raise usage_error(f"bad SETTLEWATCH_* setting: {exc}") from exc
     configure_logging(json_lines=settings.log_json)
     uvicorn.run(
         "settlewatch.web:create_app",
