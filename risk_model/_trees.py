@@ -55,11 +55,10 @@ _EXP = {"poisson", "gamma", "tweedie"}
 
 @dataclass(frozen=True, eq=False)
 class _Nodes:
-    """Every tree's nodes end to end. A child (or a root) >= 0 is a node; < 0 is leaf -c - 1."""
+    """Every tree's nodes end to end. A child >= 0 is a node; < 0 is leaf -c - 1."""
 
-    root: IntArray  # per tree
     tree_class: IntArray  # per tree: the output it adds to
-    node_start: IntArray  # per tree: its nodes are node_start..node_end - 1
+    node_start: IntArray  # per tree: its nodes are node_start..node_end - 1, the first the root
     node_end: IntArray
     leaf_start: IntArray  # per tree: its leaves
     leaf_end: IntArray
@@ -114,11 +113,11 @@ class _Builder:
 
     def __init__(self) -> None:
         self.per_tree: dict[str, list[Any]] = {
-            k: [] for k in ("root", "class", "node_start", "node_end", "leaf_start", "leaf_end")
+            k: [] for k in ("class", "node_start", "node_end", "leaf_start", "leaf_end")
         }
         self.expected: list[float] = []
         self.node: dict[str, list[npt.NDArray[Any]]] = {
-            k: [] for k in ("feature", "threshold", "decision", "left", "right", "count")
+            k: [] for k in ("feature", "threshold", "decision", "left", "right")
         }
         self.cat_start: list[int] = []
         self.cat_len: list[int] = []
@@ -143,7 +142,6 @@ class _Builder:
         self.per_tree["leaf_start"].append(self.n_leaves)
         self.leaf_value.append(values)
         if n_leaves == 1:
-            self.per_tree["root"].append(-self.n_leaves - 1)
             self.expected.append(float(values[0]))
             self._leaf_path([], {})
         else:
@@ -165,13 +163,10 @@ class _Builder:
         if not all(len(a) == n_nodes for a in arrays) or len(counts) != n_leaves:
             raise ValueError(f"tree {t}: node arrays of different lengths")
         nb, lb = self.n_nodes, self.n_leaves
-        # children and roots become global: a node's index, or -(global leaf) - 1
+        # children become global: a node's index, or -(global leaf) - 1
         self.node["left"].append(np.where(left >= 0, left + nb, left - lb))
         self.node["right"].append(np.where(right >= 0, right + nb, right - lb))
-        for key, array in (
-            ("feature", feature), ("threshold", threshold), ("decision", decision),
-            ("count", internal),
-        ):  # fmt: skip
+        for key, array in (("feature", feature), ("threshold", threshold), ("decision", decision)):
             self.node[key].append(array)
         bounds = _numbers(tree, "cat_boundaries", np.int64)
         words = _numbers(tree, "cat_threshold", np.int64).astype(np.uint32)
@@ -185,7 +180,6 @@ class _Builder:
                 self.cat_len.append(0)
         self.words.append(words)
         self.n_words += len(words)
-        self.per_tree["root"].append(nb)
         total = internal[0] if internal[0] > 0 else 1.0
         self.expected.append(float(np.sum(counts / total * values)))
 
@@ -244,7 +238,6 @@ class _Builder:
         steps = np.array(self.steps, dtype=np.int64).reshape(-1, 3)
         slots = np.array(self.slots, dtype=np.float64).reshape(-1, 2)
         return _Nodes(
-            root=ints(self.per_tree["root"]),
             tree_class=ints(self.per_tree["class"]),
             node_start=ints(self.per_tree["node_start"]),
             node_end=ints(self.per_tree["node_end"]),
@@ -322,9 +315,9 @@ class CompiledBooster:
         rows = self._rows(x)
         n = self._nodes
         return _raw_scores(
-            rows, n.root, n.tree_class, self.width, n.feature, n.threshold, n.is_category,
-            n.nan_left, n.zero_side, n.left, n.right, n.cat_start, n.cat_len, n.cat_words,
-            n.leaf_value,
+            rows, n.tree_class, self.width, n.node_start, n.node_end, n.leaf_start,
+            n.feature, n.threshold, n.is_category, n.nan_left, n.zero_side, n.left, n.right,
+            n.cat_start, n.cat_len, n.cat_words, n.leaf_value,
         )  # fmt: skip
 
     def predict(self, x: FloatArray) -> FloatArray:
@@ -400,9 +393,11 @@ def _zeroed(row: FloatArray, out: FloatArray) -> None:
 @numba.njit(cache=True, nogil=True)
 def _raw_scores(
     x: FloatArray,
-    root: IntArray,
     tree_class: IntArray,
     width: int,
+    node_start: IntArray,
+    node_end: IntArray,
+    leaf_start: IntArray,
     feature: IntArray,
     threshold: FloatArray,
     is_category: npt.NDArray[np.uint8],
@@ -419,8 +414,9 @@ def _raw_scores(
     row = np.empty(x.shape[1])
     for i in range(x.shape[0]):
         _zeroed(x[i], row)
-        for t in range(root.shape[0]):
-            node = root[t]
+        for t in range(tree_class.shape[0]):
+            # a tree without splits is its one leaf
+            node = node_start[t] if node_end[t] > node_start[t] else -leaf_start[t] - 1
             while node >= 0:
                 value = row[feature[node]]
                 if is_category[node]:
