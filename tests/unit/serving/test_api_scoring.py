@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from typing import Any
 
 import polars as pl
 from api_support import ADMIN_KEY, SCORE_KEY, auth, contract_json
@@ -108,6 +109,19 @@ def test_review_and_hold_answers_are_recorded_as_sent(
         assert json.loads(row.answer_json) == by_tx[row.tx_id]
 
 
+def _backtest(service: Any, features: Any, facts: Any, loaded: Any, **options: Any) -> Any:
+    """`decide` as the backfill calls it: the service's policy, each point at its `as_of`."""
+    return decide(
+        features,
+        facts,
+        loaded=loaded,
+        policy=service.policy,
+        feature_set_ref=FEATURE_SET.ref,
+        now_us=None,
+        **options,
+    )
+
+
 def test_decide_agrees_on_frames_and_dicts(client: TestClient, points: pl.DataFrame) -> None:
     """The single-score path hands `decide` dicts, batches and backfills frames."""
     service = client.app.state.service  # type: ignore[attr-defined]
@@ -117,17 +131,7 @@ def test_decide_agrees_on_frames_and_dicts(client: TestClient, points: pl.DataFr
     facts = service.facts([t for t, _ in chosen])
     assert service.models.current is not None
     for loaded, source in ((service.models.current, "model"), (None, "fallback")):
-        answers = [
-            decide(
-                features,
-                facts,
-                loaded=loaded,
-                policy=service.policy,
-                feature_set_ref=FEATURE_SET.ref,
-                now_us=None,
-            )
-            for features in (frame, records)
-        ]
+        answers = [_backtest(service, features, facts, loaded) for features in (frame, records)]
         from_frame, from_dicts = ([a.model_dump() for a in run] for run in answers)
         assert from_frame == from_dicts
         assert {a["decision_source"] for a in from_dicts} == {source}
@@ -143,18 +147,8 @@ def test_decide_can_explain_only_the_answers_acted_on(
     facts = service.facts([t for t, _ in chosen])
     loaded = service.models.current
     assert loaded is not None
-    every, acted = (
-        decide(
-            features,
-            facts,
-            loaded=loaded,
-            policy=service.policy,
-            feature_set_ref=FEATURE_SET.ref,
-            now_us=None,
-            explain=mode,
-        )
-        for features, mode in ((frame, "every"), (frame.reverse(), "acted"))
-    )
+    every = _backtest(service, frame, facts, loaded, explain="every")
+    acted = _backtest(service, frame.reverse(), facts, loaded, explain="acted")
     acted = acted[::-1]
     decisions = {a.decision for a in every}
     assert "release" in decisions
