@@ -16,8 +16,8 @@ the same load generator, fed the latest `--requests` scoring points in time orde
 1. closed loop, one connection, `--requests` requests: p50/p99 latency and requests/s;
 2. open loop at `--rate` requests/s for `--seconds` (latency counted from each request's
    scheduled time, so a stalled server cannot hide its queue): p50/p99 and errors;
-3. settlewatch only: `/v1/score/batch` with the latest `--batch` points per call:
-   transactions/s.
+3. settlewatch only: `/v1/score/batch` with the latest `--batch` points per call, every
+   answer explained and only the review and hold answers explained: transactions/s.
 
 settlewatch computes each transaction's features from the stored history (SQLite) before
 scoring; `mlflow models serve` gets the precomputed features of the same transaction, so it
@@ -285,7 +285,7 @@ async def _profile(args: argparse.Namespace, points: pl.DataFrame, work: Path) -
     latest = points.tail(args.requests + warm)
     singles = [json.dumps({"tx_id": t, "as_of": _iso(a)}).encode() for t, a in latest.iter_rows()]
     items = [{"tx_id": t, "as_of": _iso(a)} for t, a in points.head(args.batch).iter_rows()]
-    batch = json.dumps({"items": items}).encode()
+    batches = {e: json.dumps({"items": items, "explain": e}).encode() for e in ("every", "acted")}
     clock = StageClock()
     tables: dict[str, dict[str, list[float]]] = {}
 
@@ -322,25 +322,28 @@ async def _profile(args: argparse.Namespace, points: pl.DataFrame, work: Path) -
 
         await measure("single", [single(b) for b in singles], warm)
         if args.batch:
-            calls = [lambda: _asgi_post(app, "/v1/score/batch", batch, KEY)] * args.repeats
-            await measure("batch", calls, 0)
+            for explain, body in batches.items():
+                call = functools.partial(_asgi_post, app, "/v1/score/batch", body, KEY)
+                await measure(f"batch, explain={explain}", [call] * args.repeats, 0)
     engine.dispose()
 
     order = sorted(tables["single"], key=lambda k: -statistics.median(tables["single"][k]))
+    many = [label for label in tables if label != "single"]
     head = f"| stage (p50, ms) | one `/v1/score` (n={args.requests}) |"
     rule = "| --- | ---: |"
-    if "batch" in tables:
-        head += f" one `/v1/score/batch` of {len(items):,} (n={args.repeats}) | per point |"
+    for label in many:
+        head += f" batch of {len(items):,}, {label[7:]} (n={args.repeats}) | per point |"
         rule += " ---: | ---: |"
     print(head)
     print(rule)
-    for stage in order + [k for k in tables.get("batch", {}) if k not in order]:
+    stages = order + [k for label in many for k in tables[label] if k not in order]
+    for stage in dict.fromkeys(stages):
         one = tables["single"].get(stage)
         line = f"| {stage} | {statistics.median(one) * 1000:.3f} |" if one else f"| {stage} | - |"
-        if "batch" in tables:
-            many = tables["batch"].get(stage)
-            if many:
-                p50 = statistics.median(many) * 1000
+        for label in many:
+            spent = tables[label].get(stage)
+            if spent:
+                p50 = statistics.median(spent) * 1000
                 line += f" {p50:,.1f} | {p50 / len(items):.3f} |"
             else:
                 line += " - | - |"
@@ -454,17 +457,19 @@ def main() -> None:
             rows.append((load, server, asyncio.run(run)))
 
         items = _requests(points.tail(args.batch))
-        times = []
+        batch_rates = {}
         with httpx.Client(timeout=600) as client:
-            for _ in range(3):
-                t0 = time.perf_counter()
-                reply = client.post(
-                    f"http://127.0.0.1:{p_ours}/v1/score/batch", json={"items": items},
-                    headers=headers,
-                )  # fmt: skip
-                times.append(time.perf_counter() - t0)
-                reply.raise_for_status()
-        batch_rate = len(items) / statistics.median(times)
+            for explain in ("every", "acted"):
+                times = []
+                for _ in range(3):
+                    t0 = time.perf_counter()
+                    reply = client.post(
+                        f"http://127.0.0.1:{p_ours}/v1/score/batch",
+                        json={"items": items, "explain": explain}, headers=headers,
+                    )  # fmt: skip
+                    times.append(time.perf_counter() - t0)
+                    reply.raise_for_status()
+                batch_rates[explain] = len(items) / statistics.median(times)
     finally:
         for server in servers:
             server.terminate()
@@ -480,7 +485,9 @@ def main() -> None:
             f"| {r['errors']:.0f} |"
         )
     print()
-    print(f"batch scoring: {batch_rate:,.0f} transactions/s ({len(items):,} per call, median of 3)")
+    for explain, rate in batch_rates.items():
+        print(f"batch scoring, explain={explain}: {rate:,.0f} transactions/s "
+              f"({len(items):,} per call, median of 3)")  # fmt: skip
     print(json.dumps({"work_dir": str(work)}))
 
 

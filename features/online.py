@@ -24,7 +24,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import polars as pl
 from sqlalchemy import (
     BigInteger,
@@ -57,7 +56,7 @@ from features.settlement_calendar import (
     SettlementRules,
     WorkdayCalendar,
     default_calendar,
-    expected_arrival_us,
+    expected_arrival_one,
 )
 from features.store import (
     FLAGGED_MESSAGES,
@@ -503,11 +502,10 @@ class OnlineFeatures:
         expected = None
         if approved:
             tier_index = BANK_TIERS.index(tier) if tier in BANK_TIERS else 0
-            expected = int(expected_arrival_us(
-                np.array([t], dtype=np.int64), d0=np.array([mode == "D0" and not over]),
-                tier_index=np.array([tier_index], dtype=np.int64), rules=self.rules,
+            expected = expected_arrival_one(
+                t, d0=mode == "D0" and not over, tier_index=tier_index, rules=self.rules,
                 calendar=self.calendar,
-            )[0])  # fmt: skip
+            )  # fmt: skip
         cell = None
         if tier is not None and mode is not None:
             cell = (int(late or 0) / int(due) if due else 0.0, int(due or 0))

@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import anyio.to_thread
 from fastapi import Depends, FastAPI, Header, Request
@@ -132,12 +132,16 @@ class Service:
         deadlines_us: Mapping[str, int] | None = None,
         claim_ids: Mapping[str, str] | None = None,
         facts: Mapping[str, TxFacts] | None = None,
+        explain: Literal["every", "acted"] = "every",
     ) -> list[ScoreAnswer]:
         """Answers for (tx_id, as_of µs) points; review and hold answers are recorded.
 
-        `facts`: the points' `facts` when the caller has already read them.
+        `facts`: the points' `facts` when the caller has already read them; `explain` as
+        `serving.scoring.decide`'s.
         """
-        answers, _ = self._score(points, deadlines_us, claim_ids or {}, facts, as_json=False)
+        answers, _ = self._score(
+            points, deadlines_us, claim_ids or {}, facts, as_json=False, explain=explain
+        )
         return answers
 
     def score_one_json(self, tx_id: str, as_of_us: int) -> str:
@@ -154,6 +158,7 @@ class Service:
         facts: Mapping[str, TxFacts] | None,
         *,
         as_json: bool,
+        explain: Literal["every", "acted"] = "every",
     ) -> tuple[list[ScoreAnswer], list[str]]:
         now = now_us()
         for tx_id, as_of in points:
@@ -184,7 +189,7 @@ class Service:
                 raise ApiError(404, str(exc)) from exc
         loaded = self.models.current
         try:
-            answers = self._decide(features, facts, loaded, now, deadlines_us)
+            answers = self._decide(features, facts, loaded, now, deadlines_us, explain)
         except Exception:  # a model that loaded but cannot predict: never a 500
             if loaded is None:
                 raise
@@ -201,6 +206,7 @@ class Service:
         loaded: Any,
         now: int,
         deadlines_us: Mapping[str, int] | None,
+        explain: Literal["every", "acted"] = "every",
     ) -> list[ScoreAnswer]:
         return decide(
             features,
@@ -210,6 +216,7 @@ class Service:
             feature_set_ref=FEATURE_SET.ref,
             now_us=now,
             deadlines_us=deadlines_us,
+            explain=explain,
         )
 
     def _record(
@@ -448,7 +455,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     ) -> Response:
         now = now_us()
         points = [(i.tx_id, now if i.as_of is None else epoch_us(i.as_of)) for i in body.items]
-        answers = BatchScoreAnswer(answers=service.score(points))
+        answers = BatchScoreAnswer(answers=service.score(points, explain=body.explain))
         # serialized in one call, as `response_model` would after validating it all again
         return _json(_BATCH_JSON.dump_json(answers))
 

@@ -110,6 +110,14 @@ class BatchItem(_Strict):
 
 class BatchScoreRequest(_Strict):
     items: list[BatchItem] = Field(min_length=1, max_length=10_000)
+    explain: Literal["every", "acted"] = Field(
+        default="every",
+        description=(
+            "`every`: each answer carries its top reasons. `acted`: only review and hold "
+            "answers do, releases come with an empty list; the explanation is most of a "
+            "batch's model time, and a release needs only its predicted reason and arrival."
+        ),
+    )
 
 
 class Probabilities(BaseModel):

@@ -44,3 +44,35 @@ def test_a_bad_schedule_file_is_refused(tmp_path):
     path.write_text(json.dumps({"years": [2027], "holidays": ["2028-01-01"]}))
     with pytest.raises(FeatureError, match="outside its years"):
         load_schedule(path)
+
+
+def test_one_sale_arrives_when_the_array_version_says():
+    """The online path's scalar twin agrees to the microsecond, cut-off and quota included."""
+    import numpy as np
+
+    from features.settlement_calendar import (
+        SettlementRules,
+        expected_arrival_one,
+        expected_arrival_us,
+    )
+
+    rng = np.random.default_rng(7)
+    start = int(dt.datetime(2026, 1, 1, tzinfo=dt.UTC).timestamp() * 1e6)
+    cutoff = int(dt.datetime(2026, 9, 30, 15, tzinfo=dt.UTC).timestamp() * 1e6)  # 23:00 Beijing
+    t = np.concatenate([
+        rng.integers(start, start + 360 * 86_400_000_000, 3000),
+        np.array([cutoff - 1, cutoff, cutoff + 1]),
+    ]).astype(np.int64)  # fmt: skip
+    d0 = rng.random(t.size) < 0.5
+    tier = rng.integers(0, 4, t.size).astype(np.int64)
+    rules = SettlementRules(credit_sla_factor=2.7, t1_payout_hour=9.25)
+    cal = WorkdayCalendar()
+    expected = expected_arrival_us(t, d0=d0, tier_index=tier, rules=rules, calendar=cal)
+    one = [
+        expected_arrival_one(int(a), d0=bool(b), tier_index=int(c), rules=rules, calendar=cal)
+        for a, b, c in zip(t, d0, tier, strict=True)
+    ]
+    assert one == expected.tolist()
+    with pytest.raises(CalendarRangeError):
+        expected_arrival_one(cutoff + 400 * 86_400_000_000, d0=True, tier_index=0, rules=rules,
+                             calendar=cal)  # fmt: skip

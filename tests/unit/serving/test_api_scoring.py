@@ -67,6 +67,29 @@ def test_batch_gives_the_same_answers_as_single_calls(
         assert single == from_batch
 
 
+def test_a_batch_can_explain_only_the_answers_acted_on(
+    client: TestClient, points: pl.DataFrame
+) -> None:
+    items = [{"tx_id": t, "as_of": _iso(a)} for t, a in points.iter_rows()]
+    every = client.post("/v1/score/batch", json={"items": items}, headers=auth(SCORE_KEY))
+    acted = client.post(
+        "/v1/score/batch", json={"items": items, "explain": "acted"}, headers=auth(SCORE_KEY)
+    )
+    assert every.status_code == acted.status_code == 200, acted.text
+    pairs = list(zip(every.json()["answers"], acted.json()["answers"], strict=True))
+    assert {a["decision"] for a, _ in pairs} >= {"release"}
+    assert any(a["top_reasons"] for a, _ in pairs if a["decision"] == "release")
+    for full, lean in pairs:
+        if full["decision"] == "release":
+            assert lean["top_reasons"] == []
+            lean["top_reasons"] = full["top_reasons"]
+        assert lean == full
+    wrong = client.post(
+        "/v1/score/batch", json={"items": items[:1], "explain": "some"}, headers=auth(SCORE_KEY)
+    )
+    assert wrong.status_code == 422
+
+
 def test_bodies_are_what_the_response_models_write(
     client: TestClient, points: pl.DataFrame
 ) -> None:
