@@ -108,3 +108,19 @@ def test_migrations_match_the_declared_tables(backend: str, request: pytest.Fixt
     upgrade(engine)  # idempotent
     # `alembic check` fails when the tables in code differ from what the migrations build
     command.check(alembic_config(engine))
+
+
+def test_sqlite_connections_read_through_mmap_in_wal_mode(tmp_path: Path) -> None:
+    from serving.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'api.db'}")
+    with engine.connect() as conn:
+        pragma = {
+            name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "mmap_size", "cache_size", "busy_timeout")
+        }
+    engine.dispose()
+    assert pragma == {
+        "journal_mode": "wal", "mmap_size": 268435456, "cache_size": -32768,
+        "busy_timeout": 10000,
+    }  # fmt: skip
