@@ -18,7 +18,6 @@ values; the calendar is immutable and cached by `default_calendar`.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
 from collections.abc import Mapping, Sequence
@@ -142,7 +141,7 @@ def _raw_cursor(conn: Connection) -> Any:
 def _dollar_dialect() -> Any:
     from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
-    return PGDialect_psycopg(paramstyle="numeric_dollar")
+    return PGDialect_psycopg(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
 
 
 def _run(
@@ -156,11 +155,21 @@ def _run(
     cursors: list[Any] = []
     text = ""
     try:
-        with pipeline() if pipeline is not None else contextlib.nullcontext():
+        if pipeline is None:
+            # each statement read to its end at once: a driver that keeps one prepared
+            # statement per text (sqlite3) must prepare another while the first is unread
+            out = []
             for text, args in bound:
                 cursor = raw.cursor() if raw_cursor is None else raw_cursor(raw)
-                cursor.execute(text, args)
                 cursors.append(cursor)
+                cursor.execute(text, args)
+                out.append([tuple(r) for r in cursor.fetchall()])
+            return out
+        with pipeline():
+            for text, args in bound:
+                cursor = raw.cursor() if raw_cursor is None else raw_cursor(raw)
+                cursors.append(cursor)
+                cursor.execute(text, args)
         return [[tuple(r) for r in cursor.fetchall()] for cursor in cursors]
     except conn.dialect.loaded_dbapi.Error as exc:
         # the driver's own error, as SQLAlchemy would raise it (callers map DBAPIError, e.g.
@@ -180,7 +189,7 @@ _POINT_COLUMNS = (
     "settlement_mode", "bank_tier", "m_id", "device_type", "registered_lat", "registered_lon",
     "term_id",
 )  # fmt: skip
-_POINT = _Sql(
+_POINT_SELECT = (
     select(
         _TX,
         _M.c.mcc, _M.c.onboard_date, _M.c.payee_account_changed_at, _M.c.settlement_mode,
@@ -191,8 +200,8 @@ _POINT = _Sql(
         _TX.outerjoin(_M, _M.c.merchant_id == _TX.c.merchant_id)
         .outerjoin(_TERM, _TERM.c.terminal_id == _TX.c.terminal_id)
     )
-    .where(_TX.c.tx_id == _p("tx_id"))
 )  # fmt: skip
+_POINT = _Sql(_POINT_SELECT.where(_TX.c.tx_id == _p("tx_id")))
 _CARD_COLUMNS = ("tx_id", "ts", "terminal_id", "merchant_id", "msg_type", "response_code",
                  "entry_mode", "amount_fen", "region")  # fmt: skip
 _CARD_ROWS = _Sql(
@@ -386,6 +395,24 @@ def _aggregates() -> _Sql:
 
 
 _AGGREGATES = _aggregates()
+#: Every lookup of a point after its row: each depends only on that row, so all go in one
+#: round trip (a NULL key finds nothing, as the offline joins do).
+_LOOKUPS = (_CARD_ROWS, _OF_TX, _AGGREGATES, _EDGES, _TERMINAL_DAY, _VOIDED_CARDS)
+#: `read` finds its points' rows this many ids per statement...
+_IDS_PER_STATEMENT = 900
+#: ...and sends this many points' lookups at once (on PostgreSQL, one pipelined round trip)
+_POINTS_PER_ROUND_TRIP = 32
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A point's transaction row (with its merchant's and terminal's) and lookup parameters."""
+
+    tx: dict[str, Any]
+    as_of: int
+    merchant: Row | None
+    terminal: Row | None
+    params: dict[str, Any]
 
 
 @dataclass
@@ -439,10 +466,27 @@ class OnlineFeatures:
         names = self.feature_set.names
         schema: dict[str, Any] = {"tx_id": pl.String, "as_of": pl.Int64}
         schema |= {f.name: _POLARS[f.dtype] for f in self.feature_set.features}
+        found: dict[str, tuple[Any, ...]] = {}
+        wanted = sorted({tx_id for tx_id, _ in points})
+        for start in range(0, len(wanted), _IDS_PER_STATEMENT):
+            chunk = wanted[start : start + _IDS_PER_STATEMENT]
+            for row in conn.execute(_POINT_SELECT.where(_TX.c.tx_id.in_(chunk))):
+                found[row[0]] = tuple(row)
+        missing = [tx_id for tx_id in wanted if tx_id not in found]
+        if missing:
+            raise UnknownPointError(tx_ids=missing)
         rows = []
-        for tx_id, as_of in points:
-            values = self._one(conn, tx_id, int(as_of))
-            rows.append((tx_id, int(as_of), *[values[n] for n in names]))
+        for start in range(0, len(points), _POINTS_PER_ROUND_TRIP):
+            some = [
+                (tx_id, int(as_of))
+                for tx_id, as_of in points[start : start + _POINTS_PER_ROUND_TRIP]
+            ]
+            plans = [self._plan(found[tx_id], as_of) for tx_id, as_of in some]
+            results = _run(conn, [(sql, plan.params) for plan in plans for sql in _LOOKUPS])
+            for i, ((tx_id, as_of), plan) in enumerate(zip(some, plans, strict=True)):
+                looked_up = results[i * len(_LOOKUPS) : (i + 1) * len(_LOOKUPS)]
+                values = self._compute(self._assemble(plan, looked_up))
+                rows.append((tx_id, as_of, *[values[n] for n in names]))
         return pl.DataFrame(rows, schema=schema, orient="row")
 
     def _one(self, conn: Connection, tx_id: str, as_of: int) -> dict[str, Any]:
@@ -462,7 +506,13 @@ class OnlineFeatures:
         found = _POINT.rows(conn, {"tx_id": tx_id})
         if not found:
             raise UnknownPointError(tx_ids=[tx_id])
-        tx: dict[str, Any] = dict(zip(_POINT_COLUMNS, found[0], strict=True))
+        plan = self._plan(found[0], as_of)
+        return self._assemble(plan, _run(conn, [(sql, plan.params) for sql in _LOOKUPS]))
+
+    @staticmethod
+    def _plan(point_row: tuple[Any, ...], as_of: int) -> _Plan:
+        """What a point's lookups need, from its `_POINT` row."""
+        tx: dict[str, Any] = dict(zip(_POINT_COLUMNS, point_row, strict=True))
         t = int(tx["ts"])
         merchant_row = None if tx["m_id"] is None else {
             "mcc": tx["m_mcc"], "onboard_date": _date(tx["onboard_date"]),
@@ -479,7 +529,7 @@ class OnlineFeatures:
         hour = (as_of // US_HOUR) * US_HOUR
         day_start = ((t + BEIJING_US) // US_DAY) * US_DAY - BEIJING_US
         params = {
-            "tx_id": tx_id, "t": t, "as_of": as_of, "t_entity": term, "m_entity": mid,
+            "tx_id": tx["tx_id"], "t": t, "as_of": as_of, "t_entity": term, "m_entity": mid,
             "card": tx["card_token"], "card_lo": t - _CARD_LOOKBACK, "card_hi": max(t, as_of),
             "day_lo": t - US_DAY, "week_lo": t - 7 * US_DAY, "month_lo": t - 30 * US_DAY,
             "claims_lo": as_of - merchant.CLAIM_WINDOW, "tier": tier, "mode": mode,
@@ -490,12 +540,16 @@ class OnlineFeatures:
             **{f"labels_lo_{w}": as_of - length
                for w, length in merchant.LABEL_WINDOWS.items()},
         }  # fmt: skip
-        # Every lookup depends only on the point's row: all in one batch (a NULL key finds
-        # nothing, as the offline joins do).
-        batch = (_CARD_ROWS, _OF_TX, _AGGREGATES, _EDGES, _TERMINAL_DAY, _VOIDED_CARDS)
-        card_found, of_tx, (agg,), edge_rows, day, voids = _run(
-            conn, [(sql, params) for sql in batch]
-        )
+        return _Plan(tx, as_of, merchant_row, terminal_row, params)
+
+    def _assemble(self, plan: _Plan, looked_up: Sequence[list[tuple[Any, ...]]]) -> PointInputs:
+        """The point's inputs from the results of its `_LOOKUPS`."""
+        tx, as_of, merchant_row, terminal_row = plan.tx, plan.as_of, plan.merchant, plan.terminal
+        tx_id, t = tx["tx_id"], int(tx["ts"])
+        mid = tx["merchant_id"]
+        mode = None if merchant_row is None else merchant_row["settlement_mode"]
+        tier = None if merchant_row is None else merchant_row["bank_tier"]
+        card_found, of_tx, (agg,), edge_rows, day, voids = looked_up
         card_rows = _named(_CARD_COLUMNS, card_found)
         followers: list[Row] = []
         events: list[Row] = []

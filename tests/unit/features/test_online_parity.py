@@ -24,9 +24,22 @@ def dataset():
 def _check(engine, dataset) -> None:
     history, sample, offline = dataset
     write_history(engine, history)
-    online = OnlineFeatures(engine).get_many(list(sample.iter_rows()))
+    reader = OnlineFeatures(engine)
+    online = reader.get_many(list(sample.iter_rows()))
     assert online.height == sample.height == SAMPLE
     assert_frame_equal(online, offline, check_exact=False, rel_tol=0, abs_tol=1e-9)
+    # one point at a time (the API's single scores) reads the same way, but alone
+    few = offline.head(300)
+    one_by_one = pl.DataFrame(
+        [
+            (tx_id, as_of, *[values[n] for n in few.columns[2:]])
+            for tx_id, as_of in few.select("tx_id", "as_of").iter_rows()
+            for values in [reader.get_values(tx_id, as_of)]
+        ],
+        schema=offline.schema,
+        orient="row",
+    )
+    assert_frame_equal(one_by_one, few, check_exact=False, rel_tol=0, abs_tol=1e-9)
 
 
 def test_parity_on_sqlite(sqlite_engine, dataset):
