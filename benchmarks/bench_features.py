@@ -1,7 +1,7 @@
 """Feature pipeline benchmark: offline build, card windows beside pandas, online latency.
 
     .venv/bin/python benchmarks/bench_features.py DIR [--repeat 3] [--online-points 2000]
-        [--sqlite-file FILE] [--pg URL]
+        [--sqlite-file FILE] [--pg URL] [--online-only] [--batch-points N]
 
 DIR holds the contract tables (for the README's figures: `settlewatch simulate --out DIR
 --merchants 1000 --days 90 --start 2026-01-05 --seed 1`). Measured in one run, side by side:
@@ -14,7 +14,10 @@ DIR holds the contract tables (for the README's figures: `settlewatch simulate -
 4. online feature latency for single transactions from the SQLite store (p50, p99), for one
    busy day's scoring points requested in time order: `get` (a one-row Polars frame) and
    `get_values` (a dict, the scoring API's hot path); with `--pg URL`, the same on PostgreSQL
-   (the history is loaded into a fresh schema and dropped afterwards).
+   (the history is loaded into a fresh schema and dropped afterwards);
+5. with `--batch-points N`: the latest N scoring points read as one batch (`get_many`) beside
+   the same points one at a time (`get_values`), the two taking turns `--repeat` times, on
+   each store (ms a point, wall and CPU).
 
 `--sqlite-file FILE` keeps the SQLite store in FILE and reuses it when it exists (loading 9.6 M
 rows takes minutes).
@@ -92,6 +95,12 @@ def main() -> None:
     parser.add_argument("--online-points", type=int, default=2000, help="online requests timed")
     parser.add_argument("--sqlite-file", type=Path, help="keep (and reuse) the SQLite store here")
     parser.add_argument("--pg", help="also measure on PostgreSQL at this SQLAlchemy URL")
+    parser.add_argument(
+        "--batch-points",
+        type=int,
+        default=0,
+        help="also read this many points as one batch beside one at a time",
+    )
     parser.add_argument("--online-only", action="store_true",
                         help="skip the offline build and card-window measurements")  # fmt: skip
     args = parser.parse_args()
@@ -130,6 +139,7 @@ def main() -> None:
                 f"{rows / load_s:,.0f} rows/s |")  # fmt: skip
         stream = request_stream(points, args.online_points)
         online_latency(OnlineFeatures(engine), stream, "SQLite")
+        batch_read(OnlineFeatures(engine), points, args.batch_points, args.repeat, "SQLite")
         engine.dispose()
     if args.pg:
         schema = f"bench_{uuid.uuid4().hex[:8]}"
@@ -147,6 +157,8 @@ def main() -> None:
                 conn.execute(text("ANALYZE"))
             online_latency(OnlineFeatures(engine), request_stream(points, args.online_points),
                            "PostgreSQL")  # fmt: skip
+            batch_read(OnlineFeatures(engine), points, args.batch_points, args.repeat,
+                       "PostgreSQL")  # fmt: skip
         finally:
             engine.dispose()
             with admin.begin() as conn:
@@ -184,6 +196,34 @@ def online_latency(online: OnlineFeatures, stream: pl.DataFrame, store: str) -> 
             f"of one day in time order | wall p50 {np.percentile(w, 50):.2f} ms, p99 "
             f"{np.percentile(w, 99):.2f} ms; CPU p50 {np.percentile(c, 50):.2f} ms, p99 "
             f"{np.percentile(c, 99):.2f} ms | {1000 / np.mean(w):.0f} requests/s |")  # fmt: skip
+
+
+def batch_read(
+    online: OnlineFeatures, points: pl.DataFrame, n: int, repeat: int, store: str
+) -> None:
+    """The latest `n` points as one `get_many` and one `get_values` at a time, taking turns."""
+    if n <= 0:
+        return
+    latest = list(points.sort("as_of").tail(n).iter_rows())
+    online.get_many(latest[:50])  # warm the process
+
+    def one_at_a_time() -> None:
+        for tx_id, as_of in latest:
+            online.get_values(tx_id, as_of)
+
+    ways = {"one batch (`get_many`)": lambda: online.get_many(latest),
+            "one at a time (`get_values`)": one_at_a_time}  # fmt: skip
+    spent: dict[str, list[tuple[float, float]]] = {name: [] for name in ways}
+    for _ in range(repeat):
+        for name, way in ways.items():
+            start, start_cpu = time.perf_counter(), time.process_time()
+            way()
+            spent[name].append((time.perf_counter() - start, time.process_time() - start_cpu))
+    for name, runs in spent.items():
+        wall = statistics.median(w for w, _ in runs) / len(latest) * 1000
+        cpu = statistics.median(c for _, c in runs) / len(latest) * 1000
+        say(f"| {len(latest):,} latest points, {name}, {store} | wall {wall:.2f} ms, CPU "
+            f"{cpu:.2f} ms a point | {1000 / wall:,.0f} points/s |")  # fmt: skip
 
 
 if __name__ == "__main__":

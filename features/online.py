@@ -466,6 +466,11 @@ class OnlineFeatures:
         names = self.feature_set.names
         schema: dict[str, Any] = {"tx_id": pl.String, "as_of": pl.Int64}
         schema |= {f.name: _POLARS[f.dtype] for f in self.feature_set.features}
+        if len(points) == 1:  # one compiled lookup, not a statement built for a list of ids
+            tx_id, as_of = points[0]
+            values = self._one(conn, tx_id, int(as_of))
+            row = (tx_id, int(as_of), *[values[n] for n in names])
+            return pl.DataFrame([row], schema=schema, orient="row")
         found: dict[str, tuple[Any, ...]] = {}
         wanted = sorted({tx_id for tx_id, _ in points})
         for start in range(0, len(wanted), _IDS_PER_STATEMENT):
