@@ -12,6 +12,10 @@ equal by the parity tests) on it:
 - the terminal's 24-hour messages (distinct cards, drift), its voided cards and flagged
   messages, the merchant's claims and labels, and the system cell, from derived tables.
 
+The transaction's row comes first; every other lookup depends only on it, so they go together
+(on PostgreSQL in one pipelined round trip). `get_many` reads its points' rows in one
+statement and sends the lookups of 32 points at a time.
+
 Nothing is cached in process, so several workers writing to one database never read stale
 values; the calendar is immutable and cached by `default_calendar`.
 """
