@@ -107,20 +107,23 @@ class _Sql:
 
     def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
-        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+        self._compiled: dict[
+            tuple[str, str], tuple[str, tuple[str, ...] | None, dict[str, Any]]
+        ] = {}
 
     def bind(self, conn: Connection, params: Mapping[str, Any]) -> tuple[str, Any]:
         """The SQL text for `conn`'s dialect and its arguments in the driver's style (on
         psycopg, the style of its `RawCursor`)."""
         dialect = conn.dialect
-        compiled = self._compiled.get(dialect.name)
+        key = (dialect.name, dialect.driver)  # the text depends on the driver's style too
+        compiled = self._compiled.get(key)
         if compiled is None:
             target = _dollar_dialect() if _raw_cursor(conn) is not None else dialect
             c = self.statement.compile(dialect=target)
             positions = getattr(c, "positiontup", None)  # set for positional paramstyles
             order = tuple(positions) if positions else None
             compiled = (c.string, order, dict(c.params))
-            self._compiled[dialect.name] = compiled
+            self._compiled[key] = compiled
         sql, order, defaults = compiled
         values = defaults | dict(params)
         return sql, tuple(values[n] for n in order) if order else values
@@ -155,6 +158,7 @@ def _run(
     bound = [sql.bind(conn, params) for sql, params in jobs]
     raw: Any = conn.connection.driver_connection
     raw_cursor = _raw_cursor(conn)
+    new_cursor = raw.cursor if raw_cursor is None else functools.partial(raw_cursor, raw)
     pipeline = getattr(raw, "pipeline", None) if len(bound) > 1 else None
     cursors: list[Any] = []
     text = ""
@@ -164,14 +168,14 @@ def _run(
             # statement per text (sqlite3) must prepare another while the first is unread
             out = []
             for text, args in bound:
-                cursor = raw.cursor() if raw_cursor is None else raw_cursor(raw)
+                cursor = new_cursor()
                 cursors.append(cursor)
                 cursor.execute(text, args)
                 out.append([tuple(r) for r in cursor.fetchall()])
             return out
         with pipeline():
             for text, args in bound:
-                cursor = raw.cursor() if raw_cursor is None else raw_cursor(raw)
+                cursor = new_cursor()
                 cursors.append(cursor)
                 cursor.execute(text, args)
         return [[tuple(r) for r in cursor.fetchall()] for cursor in cursors]
@@ -470,20 +474,7 @@ class OnlineFeatures:
         names = self.feature_set.names
         schema: dict[str, Any] = {"tx_id": pl.String, "as_of": pl.Int64}
         schema |= {f.name: _POLARS[f.dtype] for f in self.feature_set.features}
-        if len(points) == 1:  # one compiled lookup, not a statement built for a list of ids
-            tx_id, as_of = points[0]
-            values = self._one(conn, tx_id, int(as_of))
-            row = (tx_id, int(as_of), *[values[n] for n in names])
-            return pl.DataFrame([row], schema=schema, orient="row")
-        found: dict[str, tuple[Any, ...]] = {}
-        wanted = sorted({tx_id for tx_id, _ in points})
-        for start in range(0, len(wanted), _IDS_PER_STATEMENT):
-            chunk = wanted[start : start + _IDS_PER_STATEMENT]
-            for row in conn.execute(_POINT_SELECT.where(_TX.c.tx_id.in_(chunk))):
-                found[row[0]] = tuple(row)
-        missing = [tx_id for tx_id in wanted if tx_id not in found]
-        if missing:
-            raise UnknownPointError(tx_ids=missing)
+        found = _point_rows(conn, [tx_id for tx_id, _ in points])
         rows = []
         for start in range(0, len(points), _POINTS_PER_ROUND_TRIP):
             some = [
@@ -512,10 +503,7 @@ class OnlineFeatures:
         return out
 
     def _inputs(self, conn: Connection, tx_id: str, as_of: int) -> PointInputs:
-        found = _POINT.rows(conn, {"tx_id": tx_id})
-        if not found:
-            raise UnknownPointError(tx_ids=[tx_id])
-        plan = self._plan(found[0], as_of)
+        plan = self._plan(_point_rows(conn, [tx_id])[tx_id], as_of)
         return self._assemble(plan, _run(conn, [(sql, plan.params) for sql in _LOOKUPS]))
 
     @staticmethod
@@ -604,6 +592,30 @@ class OnlineFeatures:
             merchant_claims_30d=int(claims_30d), merchant_labels=labels, system_cell=cell,
             rules=self.rules, calendar=self.calendar,
         )  # fmt: skip
+
+
+def _point_rows(conn: Connection, tx_ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+    """tx_id -> its `_POINT` row, for every id.
+
+    Raises:
+        UnknownPointError: some ids are not stored (all of them are named).
+    """
+    wanted = sorted(set(tx_ids))
+    if len(wanted) == 1:  # one compiled lookup, not a statement built for a list of ids
+        rows = _POINT.rows(conn, {"tx_id": wanted[0]})
+    else:
+        rows = [
+            tuple(row)
+            for start in range(0, len(wanted), _IDS_PER_STATEMENT)
+            for row in conn.execute(
+                _POINT_SELECT.where(_TX.c.tx_id.in_(wanted[start : start + _IDS_PER_STATEMENT]))
+            )
+        ]
+    found = {row[0]: row for row in rows}  # the transaction's columns come first
+    missing = [tx_id for tx_id in wanted if tx_id not in found]
+    if missing:
+        raise UnknownPointError(tx_ids=missing)
+    return found
 
 
 def _named(columns: Sequence[str], rows: list[tuple[Any, ...]]) -> list[Row]:

@@ -70,6 +70,7 @@ from features.settlement_calendar import (
     SettlementRules,
     WorkdayCalendar,
     default_calendar,
+    expected_arrival_one,
     expected_arrival_us,
 )
 
@@ -496,10 +497,11 @@ def _due_us(
         pass
     # Some sale falls beyond the calendar: the others keep their due time, it gets none.
     out: list[int | None] = []
-    for i in range(sales.height):
-        one = {k: v[i : i + 1] for k, v in args.items()}
+    for t, d0, tier_index in zip(*[args[k].tolist() for k in ("t_us", "d0", "tier_index")],
+                                 strict=True):  # fmt: skip
         try:
-            out.append(int(expected_arrival_us(**one, rules=rules, calendar=calendar)[0]) + grace)
+            out.append(expected_arrival_one(t, d0=d0, tier_index=tier_index, rules=rules,
+                                            calendar=calendar) + grace)  # fmt: skip
         except CalendarRangeError as exc:
             log.warning("no due time for a system sale: %s", exc)
             out.append(None)

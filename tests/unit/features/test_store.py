@@ -303,3 +303,24 @@ def test_values_and_the_transaction_row_from_one_read(sqlite_engine):
     assert row == hist.transactions.filter(pl.col("tx_id") == "S2").row(0, named=True)
     with pytest.raises(UnknownPointError):
         reader.get_values_and_row("nope", as_of)
+
+
+def test_a_sale_beyond_the_calendar_gets_no_due_time_and_the_others_keep_theirs():
+    import numpy as np
+
+    from features.settlement_calendar import SettlementRules, default_calendar, expected_arrival_us
+    from features.store import _due_us
+
+    known = int(dt.datetime(2026, 9, 30, 10, tzinfo=dt.UTC).timestamp() * 1e6)
+    beyond = int(dt.datetime(2027, 6, 1, 10, tzinfo=dt.UTC).timestamp() * 1e6)
+    sales = pl.DataFrame({
+        "ts": [known, beyond, known + 60_000_000],
+        "bank_tier": ["rural", "state", "state"],
+        "settlement_mode": ["T1", "D0", "D0"],
+    })  # fmt: skip
+    rules, cal = SettlementRules(), default_calendar()
+    expected = expected_arrival_us(
+        np.array([known, known + 60_000_000]), d0=np.array([False, True]),
+        tier_index=np.array([3, 0]), rules=rules, calendar=cal,
+    ) + int(rules.grace_hours * 3_600_000_000)  # fmt: skip
+    assert _due_us(sales, rules, cal) == [int(expected[0]), None, int(expected[1])]
