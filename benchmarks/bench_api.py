@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_api.py --data DIR --tracking-uri URI
         [--db FILE] [--rate 200] [--seconds 20] [--requests 2000] [--batch 10000]
+        [--workers N] [--ceiling]
     .venv/bin/python benchmarks/bench_api.py --profile --data DIR --tracking-uri URI --db FILE
         [--requests 500] [--batch 2000] [--repeats 3]
 
@@ -18,6 +19,10 @@ the same load generator, fed the latest `--requests` scoring points in time orde
    scheduled time, so a stalled server cannot hide its queue): p50/p99 and errors;
 3. settlewatch only: `/v1/score/batch` with the latest `--batch` points per call, every
    answer explained and only the review and hold answers explained: transactions/s.
+
+`--ceiling` adds a third server to 1–3: the same API with every point's features given,
+precomputed by the offline builder (`benchmarks/_ceiling.py`): what the API would answer if
+reading features were free, the bound any feature store could reach.
 
 settlewatch computes each transaction's features from the stored history (SQLite) before
 scoring; `mlflow models serve` gets the precomputed features of the same transaction, so it
@@ -375,6 +380,11 @@ def main() -> None:
         "--profile", action="store_true", help="in-process stage breakdown; no servers"
     )
     parser.add_argument("--repeats", type=int, default=3, help="--profile: batches timed")
+    parser.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="also serve the API with the points' features given (benchmarks/_ceiling.py)",
+    )
     args = parser.parse_args()
 
     from features import build_features, load_history, scoring_points
@@ -399,7 +409,14 @@ def main() -> None:
     # the latest scoring points, requested in time order, as the settlement system would
     sample = points.tail(max(args.requests, 500))
     ours = _requests(sample)
-    features = build_features(sample.select("tx_id", "as_of"), history)
+    given = points.tail(max(args.requests, 500, args.batch)) if args.ceiling else sample
+    features = build_features(given.select("tx_id", "as_of"), history)
+    if args.ceiling:
+        tx = history.transactions.select(pl.all().name.prefix("tx."))
+        features.join(tx, left_on="tx_id", right_on="tx.tx_id", how="left").with_columns(
+            pl.col("tx_id").alias("tx.tx_id")
+        ).write_parquet(work / "given.parquet")
+    features = features.join(sample.select("tx_id", "as_of"), on=["tx_id", "as_of"], how="semi")
     feature_cols = [c for c in features.columns if c not in ("tx_id", "as_of")]
     theirs = [
         {"dataframe_split": {"columns": feature_cols, "data": [list(row)]}}
@@ -418,7 +435,7 @@ def main() -> None:
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     p_ours, p_theirs = _port(), _port()
-    logs = (work / "ours.log").open("w"), (work / "mlflow.log").open("w")
+    logs = [(work / "ours.log").open("w"), (work / "mlflow.log").open("w")]
     servers = [
         subprocess.Popen(
             [BIN / "settlewatch", "serve", "--port", str(p_ours), "--workers", str(args.workers)],
@@ -432,9 +449,25 @@ def main() -> None:
             env=env, cwd=work, stdout=logs[1], stderr=logs[1],
         ),
     ]  # fmt: skip
+    p_given = _port()
+    if args.ceiling:
+        given_env = {
+            **env,
+            "SETTLEWATCH_BENCH_FEATURES": str(work / "given.parquet"),
+            "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+        }
+        logs.append((work / "given.log").open("w"))
+        servers.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "benchmarks._ceiling", str(p_given), str(args.workers)],
+                env=given_env, cwd=work, stdout=subprocess.DEVNULL, stderr=logs[-1],
+            )
+        )  # fmt: skip
     try:
         _wait(f"http://127.0.0.1:{p_ours}/readyz")
         _wait(f"http://127.0.0.1:{p_theirs}/ping")
+        if args.ceiling:
+            _wait(f"http://127.0.0.1:{p_given}/readyz")
         headers = {"Authorization": f"Bearer {KEY}"}
         score_url = f"http://127.0.0.1:{p_ours}/v1/score"
         mlflow_url = f"http://127.0.0.1:{p_theirs}/invocations"
@@ -453,27 +486,46 @@ def main() -> None:
             (f"open loop, {args.rate:.0f} req/s", "mlflow models serve",
              open_loop(mlflow_url, theirs, {}, args.rate, args.seconds)),
         ]  # fmt: skip
+        if args.ceiling:
+            given_url = f"http://127.0.0.1:{p_given}/v1/score"
+            asyncio.run(closed_loop(given_url, ours[:50], headers))
+            plan[2:2] = [
+                ("closed loop, 1 connection", "settlewatch, features given (ceiling)",
+                 closed_loop(given_url, ours[:n], headers)),
+            ]  # fmt: skip
+            plan.append(
+                (f"open loop, {args.rate:.0f} req/s", "settlewatch, features given (ceiling)",
+                 open_loop(given_url, ours, headers, args.rate, args.seconds))
+            )  # fmt: skip
         for load, server, run in plan:
             rows.append((load, server, asyncio.run(run)))
 
         items = _requests(points.tail(args.batch))
         batch_rates = {}
+        scores: dict[str, list[float]] = {}
+        targets = [("settlewatch", p_ours)]
+        if args.ceiling:
+            targets.append(("features given (ceiling)", p_given))
         with httpx.Client(timeout=600) as client:
-            for explain in ("every", "acted"):
-                times = []
-                for _ in range(3):
-                    t0 = time.perf_counter()
-                    reply = client.post(
-                        f"http://127.0.0.1:{p_ours}/v1/score/batch",
-                        json={"items": items, "explain": explain}, headers=headers,
-                    )  # fmt: skip
-                    times.append(time.perf_counter() - t0)
-                    reply.raise_for_status()
-                batch_rates[explain] = len(items) / statistics.median(times)
+            for name, port in targets:
+                for explain in ("every", "acted"):
+                    times = []
+                    for _ in range(3):
+                        t0 = time.perf_counter()
+                        reply = client.post(
+                            f"http://127.0.0.1:{port}/v1/score/batch",
+                            json={"items": items, "explain": explain}, headers=headers,
+                        )  # fmt: skip
+                        times.append(time.perf_counter() - t0)
+                        reply.raise_for_status()
+                    batch_rates[f"{name}, explain={explain}"] = len(items) / statistics.median(
+                        times
+                    )
+                    scores[name] = [a["risk_score"] for a in reply.json()["answers"]]
     finally:
-        for server in servers:
-            server.terminate()
-            server.wait(timeout=30)
+        for proc in servers:
+            proc.terminate()
+            proc.wait(timeout=30)
         for log in logs:
             log.close()
 
@@ -485,9 +537,13 @@ def main() -> None:
             f"| {r['errors']:.0f} |"
         )
     print()
-    for explain, rate in batch_rates.items():
-        print(f"batch scoring, explain={explain}: {rate:,.0f} transactions/s "
+    for what, rate in batch_rates.items():
+        print(f"batch scoring, {what}: {rate:,.0f} transactions/s "
               f"({len(items):,} per call, median of 3)")  # fmt: skip
+    if args.ceiling:
+        # the bound holds only if the given features are the ones the API reads
+        differ = sum(a != b for a, b in zip(*scores.values(), strict=True))
+        print(f"features given: {differ} of {len(items):,} batch risk scores differ from the API's")
     print(json.dumps({"work_dir": str(work)}))
 
 
