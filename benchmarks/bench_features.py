@@ -196,6 +196,22 @@ def online_latency(online: OnlineFeatures, stream: pl.DataFrame, store: str) -> 
             f"of one day in time order | wall p50 {np.percentile(w, 50):.2f} ms, p99 "
             f"{np.percentile(w, 99):.2f} ms; CPU p50 {np.percentile(c, 50):.2f} ms, p99 "
             f"{np.percentile(c, 99):.2f} ms | {1000 / np.mean(w):.0f} requests/s |")  # fmt: skip
+    # where a point's CPU goes: reading its inputs (the SQL and their assembly) against the
+    # families' Python (what an in-memory store would still pay)
+    reading: list[float] = []
+    families: list[float] = []
+    with online.engine.connect() as conn:
+        for tx_id, as_of in stream.iter_rows():
+            t0 = time.thread_time()
+            inputs = online._inputs(conn, tx_id, int(as_of))
+            t1 = time.thread_time()
+            online._compute(inputs)
+            reading.append((t1 - t0) * 1000)
+            families.append((time.thread_time() - t1) * 1000)
+    skip = len(reading) // 10
+    say(f"| one transaction's CPU ({store}): reading its inputs / the families' Python | "
+        f"p50 {np.percentile(reading[skip:], 50):.2f} ms / "
+        f"{np.percentile(families[skip:], 50):.2f} ms | |")  # fmt: skip
 
 
 def batch_read(
