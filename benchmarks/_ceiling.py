@@ -26,7 +26,8 @@ FEATURES_ENV = "SETTLEWATCH_BENCH_FEATURES"
 
 
 class GivenFeatures:
-    """`OnlineFeatures`' reading methods over precomputed rows keyed by (tx_id, as_of)."""
+    """The two `OnlineFeatures` methods the API calls, over precomputed rows keyed by
+    (tx_id, as_of)."""
 
     def __init__(self, frame: pl.DataFrame) -> None:
         tx_cols = [c for c in frame.columns if c.startswith("tx.")]
@@ -44,9 +45,6 @@ class GivenFeatures:
             return self._values[(tx_id, int(as_of_us))]
         except KeyError:
             raise UnknownPointError(tx_ids=[tx_id]) from None
-
-    def get_values(self, tx_id: str, as_of_us: int) -> dict[str, Any]:
-        return dict(self._get(tx_id, as_of_us))
 
     def get_values_and_row(
         self, tx_id: str, as_of_us: int
