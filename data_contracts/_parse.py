@@ -108,7 +108,10 @@ def _parse_int(raw: pd.Series) -> ParsedColumn:
         return ParsedColumn(pd.Series(pd.NA, index=raw.index, dtype="Int64"), ~missing)
     numbers = pd.to_numeric(raw, errors="coerce")
     as_float = np.asarray(numbers.to_numpy(dtype="float64", na_value=np.nan))
-    whole = np.isfinite(as_float) & (np.floor(as_float) == as_float)
+    # int64 is what every store keeps: a whole number beyond it is not an int of the contract
+    with np.errstate(invalid="ignore"):
+        whole = np.isfinite(as_float) & (np.floor(as_float) == as_float)
+        whole &= np.abs(np.where(whole, as_float, 0.0)) < 2.0**63
     bad = ~missing & ~whole
     values = pd.Series(pd.NA, index=raw.index, dtype="Int64")
     ok = whole & ~missing

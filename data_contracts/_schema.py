@@ -113,12 +113,17 @@ class RowRule:
 
 @dataclass(frozen=True, slots=True)
 class Table:
-    """A contract table: its columns, key and row rules."""
+    """A contract table: its columns, key and row rules.
+
+    `required`: a folder of the contract must hold this table's file; an optional table that is
+    absent is simply empty.
+    """
 
     name: str
     doc: str
     columns: tuple[Column, ...]
     rules: tuple[RowRule, ...] = field(default=())
+    required: bool = True
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]

@@ -16,6 +16,7 @@ __all__ = [
     "CARD_TRAPPING_REASONS",
     "CLAIMS",
     "FRAUD_REASONS",
+    "MAX_AMOUNT_FEN",
     "MERCHANTS",
     "OUTCOMES",
     "REASONS_BY_CLASS",
@@ -149,6 +150,10 @@ def _values(enum: type[StrEnum]) -> tuple[str, ...]:
     return tuple(member.value for member in enum)
 
 
+#: The largest amount of one transaction or claim: 10^10 fen = 100 million yuan, far above any
+#: POS sale (a car, a year's school fees) and far inside what int64 and float64 hold exactly.
+MAX_AMOUNT_FEN = 10**10
+
 _ID = r"[A-Za-z0-9_.:\-]{1,64}"
 _MCC = r"\d{4}"
 _REGION = r"\d{6}"  # GB/T 2260 administrative division code, e.g. 310000 Shanghai
@@ -278,8 +283,10 @@ TRANSACTIONS = Table(
         Column(
             "amount_fen",
             Kind.INT,
-            "Amount in fen (1 yuan = 100 fen), always positive.",
+            "Amount in fen (1 yuan = 100 fen), always positive; at most 10^10 fen "
+            "(100 million yuan).",
             min_value=1,
+            max_value=MAX_AMOUNT_FEN,
         ),
         Column("msg_type", Kind.ENUM, "Kind of POS message.", values=_values(MsgType)),
         Column(
@@ -337,6 +344,7 @@ TRANSACTIONS = Table(
 SETTLEMENT_EVENTS = Table(
     name="settlement_events",
     doc="What happened to a transaction's money after authorization.",
+    required=False,
     columns=(
         Column("event_id", Kind.STRING, "Unique id of the event.", pattern=_ID, unique=True),
         Column(
@@ -370,6 +378,7 @@ SETTLEMENT_EVENTS = Table(
 CLAIMS = Table(
     name="claims",
     doc="Non-arrival claims (交易未到账) filed by merchants through the claim service.",
+    required=False,
     columns=(
         Column("claim_id", Kind.STRING, "Unique id of the claim.", pattern=_ID, unique=True),
         Column(
@@ -382,7 +391,8 @@ CLAIMS = Table(
         Column(
             "merchant_id",
             Kind.STRING,
-            "Merchant filing the claim.",
+            "Merchant filing the claim: the transaction's merchant (checked where both are at "
+            "hand).",
             pattern=_ID,
             references=ForeignKey("merchants", "merchant_id"),
         ),
@@ -390,8 +400,10 @@ CLAIMS = Table(
         Column(
             "claimed_amount_fen",
             Kind.INT,
-            "Amount the merchant says is missing, in fen.",
+            "Amount the merchant says is missing, in fen; at most the transaction's amount "
+            "(checked where both are at hand).",
             min_value=1,
+            max_value=MAX_AMOUNT_FEN,
         ),
         Column("channel", Kind.ENUM, "Where the claim came in.", values=_values(ClaimChannel)),
         Column(
@@ -406,6 +418,7 @@ CLAIMS = Table(
 OUTCOMES = Table(
     name="outcomes",
     doc="The truth about a scored transaction, known only at resolved_at (the labels).",
+    required=False,
     columns=(
         Column(
             "tx_id",

@@ -6,8 +6,10 @@ For a folder holding one file per contract table (`<table>.parquet` or `<table>.
 - a file missing a required column, or carrying a forbidden card-data column, has all its rows
   quarantined with a one-line reason (forbidden columns are never written anywhere);
 - otherwise each row is parsed into the contract's types and checked by the table's Great
-  Expectations suite; a row failing anything goes to `QDIR/<table>.parquet` with every failed
-  check and column, and the rest are valid (written to `OUT/<table>.parquet` when asked).
+  Expectations suite, its timestamps against the time window, and a claim against its
+  transaction (same merchant, at most its amount) when both files are there; a row failing
+  anything goes to `QDIR/<table>.parquet` with every failed check and column, and the rest
+  are valid (written to `OUT/<table>.parquet` when asked).
 
 For every table rows_in = rows_valid + rows_quarantined. Outputs are replaced, not appended, and
 written atomically, so running twice on the same input gives the same files and duplicates
@@ -16,6 +18,11 @@ nothing. The input folder is never modified.
 Duplicate keys: the first row carrying a key is kept (as an idempotent feed would); each later
 row with the same key is quarantined as a duplicate. Reference checks accept any id present in
 the parent file, valid or not, so one bad parent row does not cascade through its children.
+The claim checks use the valid transactions only: a claim of an invalid transaction is judged
+by its reference alone.
+
+Text that names a column (reasons, extra columns, the quarantined copy) has card numbers
+masked, like the values.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -39,10 +46,12 @@ import pyarrow.parquet as pq
 from data_contracts._parse import UnreadableFileError, parse_column, read_table_file
 from data_contracts._schema import Kind, Table
 from data_contracts.arrow import arrow_schema
-from data_contracts.cards import FORBIDDEN_COLUMNS, find_pans, mask_pans
+from data_contracts.cards import FORBIDDEN_COLUMNS, SEPARATORS, find_pans, mask_pans
+from data_contracts.claims import claim_frame_problems
 from data_contracts.errors import ContractError, UnusableInputError
 from data_contracts.expectations import build_suite, gx_context
-from data_contracts.tables import TABLES
+from data_contracts.tables import CLAIMS, TABLES
+from data_contracts.window import TimeWindow
 
 __all__ = [
     "CheckedRows",
@@ -57,6 +66,8 @@ __all__ = [
 TYPE_CHECK = "expect_column_values_to_be_of_type"
 PAN_CHECK = "no_full_card_number"
 REFERENCE_CHECK = "expect_column_values_to_be_in_set"  # the parent table's ids
+WINDOW_CHECK = "timestamp_in_window"
+CLAIM_CHECK = "claim_matches_transaction"
 SUMMARY_FILE = "summary.json"
 
 
@@ -130,7 +141,7 @@ def _raw_text(frame: pd.DataFrame) -> pd.DataFrame:
     for name in frame.columns:
         values = frame[name].to_numpy(dtype=object)
         missing = frame[name].isna().to_numpy()
-        out[str(name)] = pd.Series(
+        out[mask_pans(str(name))] = pd.Series(
             [None if m else mask_pans(str(v)) for v, m in zip(values, missing, strict=True)],
             index=frame.index,
             dtype=object,
@@ -153,15 +164,37 @@ def _pan_rows(frame: pd.DataFrame, table: Table) -> dict[int, list[str]]:
         ):
             continue
         text = column.astype(object).where(column.notna(), "").astype(str)
-        # Arrow's regex (no look-arounds) narrows the cells to those with 13 digits in a row;
-        # the exact pattern and the Luhn check run only on those few.
+        # Arrow's regex (no look-arounds) narrows the cells to those with 13 digits in a row,
+        # single separators allowed; the exact rule and the Luhn check run only on those few.
         arrow = pa.array(text.to_numpy(dtype=object), type=pa.string())
-        has_run = pc.match_substring_regex(arrow, r"\d{13}").to_numpy(zero_copy_only=False)
+        has_run = pc.match_substring_regex(arrow, _CANDIDATE).to_numpy(zero_copy_only=False)
         candidates = np.flatnonzero(has_run)
         for pos in candidates.tolist():
             if find_pans(text.iloc[pos]):
-                hits.setdefault(pos, []).append(str(name))
+                hits.setdefault(pos, []).append(mask_pans(str(name)))
     return hits
+
+
+_CANDIDATE = r"(?:\p{Nd}[" + "".join(f"\\x{{{ord(c):x}}}" for c in SEPARATORS) + r"]?){12}\p{Nd}"
+
+
+def _window_failures(
+    table: Table, typed: pd.DataFrame, window: TimeWindow
+) -> dict[int, list[Failure]]:
+    """Timestamps outside `window` (a fixed one): each cell's failure, by row position."""
+    out: dict[int, list[Failure]] = {}
+    earliest, latest = pd.Timestamp(window.earliest), pd.Timestamp(window.latest)
+    for column in table.columns:
+        if column.kind is not Kind.TIMESTAMP or column.name not in typed:
+            continue
+        values = typed[column.name]
+        for outside, check in (
+            (values < earliest, window.too_early()),
+            (values > latest, window.too_late(window.latest)),
+        ):
+            for pos in np.flatnonzero(outside.fillna(False).to_numpy(dtype=bool)).tolist():
+                out.setdefault(pos, []).append(Failure(WINDOW_CHECK, column.name, check))
+    return out
 
 
 def _one_line(failures: list[Failure]) -> str:
@@ -215,11 +248,16 @@ def check_rows(
     *,
     source: str,
     reference_ids: Mapping[str, Iterable[str]] | None = None,
+    window: TimeWindow | None = None,
+    row_checks: Sequence[Callable[[pd.DataFrame], Mapping[int, list[Failure]]]] = (),
 ) -> CheckedRows:
     """Split `raw` rows of `table` into typed valid rows and quarantined rows with reasons.
 
     `raw` must carry every required column (check that first); other columns are ignored.
+    Timestamps must fall in `window` (default: the contract's, around the wall clock); each of
+    `row_checks` takes the typed frame and returns further failures by row position.
     """
+    window = (window or TimeWindow()).fixed()
     raw = raw.reset_index(drop=True)
     failures: dict[int, list[Failure]] = {}
 
@@ -238,6 +276,14 @@ def check_rows(
             fail(bad_pos, Failure(TYPE_CHECK, column.name, f"not a {column.kind.value}"))
             parse_bad.add((bad_pos, column.name))
 
+    # outside the window, a time is unusable (year 0001 is no Beijing time): null it as a cell
+    # that did not parse, so the suite and the typed output never see it
+    for pos, window_failures in _window_failures(table, typed, window).items():
+        for failure in window_failures:
+            fail(pos, failure)
+            typed.loc[pos, failure.column] = pd.NaT
+            parse_bad.add((pos, failure.column))
+
     for pan_pos, names in _pan_rows(raw, table).items():
         for name in names:
             fail(pan_pos, Failure(PAN_CHECK, name, "looks like a full card number (masked)"))
@@ -249,6 +295,11 @@ def check_rows(
         for pos in np.flatnonzero(dangling.to_numpy()).tolist():
             check = f"references {parent.table}.{parent.column}" if parent else "references"
             fail(pos, Failure(REFERENCE_CHECK, name, check))
+
+    for check_more in row_checks:
+        for pos, more in check_more(typed).items():
+            for failure in more:
+                fail(pos, failure)
 
     for meta, expectation, rows in _run_suite(table, typed):
         col, check = str(meta["column"]), str(meta["check"])
@@ -337,10 +388,12 @@ def validate_folder(
     quarantine_dir: Path,
     valid_dir: Path | None = None,
     on_table: Callable[[str], None] | None = None,
+    window: TimeWindow | None = None,
 ) -> ValidationReport:
     """Validate every contract table in `input_dir`, quarantining what fails.
 
-    `on_table(name)` is called as each table starts, for progress display.
+    `on_table(name)` is called as each table starts, for progress display. Timestamps must fall
+    in `window` (default: the contract's, around the wall clock when validation starts).
 
     Raises:
         UnusableInputError: the folders cannot be used (missing input, output is a file,
@@ -349,7 +402,7 @@ def validate_folder(
     _check_paths(input_dir, quarantine_dir, valid_dir)
     files, ignored = _find_files(input_dir)
     quarantine_dir.mkdir(parents=True, exist_ok=True)
-    ids_seen: dict[str, set[str]] = {}  # table -> every key read from its file
+    run = _Run(quarantine_dir, valid_dir, (window or TimeWindow()).fixed())
     reports: dict[str, TableReport] = {}
 
     for name, table in TABLES.items():
@@ -360,7 +413,7 @@ def validate_folder(
             continue
         if on_table is not None:
             on_table(name)
-        report = _validate_table(table, path, quarantine_dir, valid_dir, ids_seen)
+        report = _validate_table(table, path, run)
         reports[name] = report
 
     result = ValidationReport(str(input_dir), str(quarantine_dir), reports, ignored)
@@ -369,14 +422,35 @@ def validate_folder(
     return result
 
 
-def _validate_table(
-    table: Table,
-    path: Path,
-    quarantine_dir: Path,
-    valid_dir: Path | None,
-    ids_seen: dict[str, set[str]],
-) -> TableReport:
+@dataclass
+class _Run:
+    """What one folder's validation carries from table to table."""
+
+    quarantine_dir: Path
+    valid_dir: Path | None
+    window: TimeWindow
+    ids_seen: dict[str, set[str]] = field(default_factory=dict)  # table -> keys in its file
+    valid_transactions: pd.DataFrame | None = None
+
+    def row_checks(self, table: Table) -> list[Callable[[pd.DataFrame], dict[int, list[Failure]]]]:
+        """Checks across tables that `table`'s rows get (a claim against its transaction)."""
+        if table is not CLAIMS or self.valid_transactions is None:
+            return []
+        transactions = self.valid_transactions
+
+        def claims_match(typed: pd.DataFrame) -> dict[int, list[Failure]]:
+            problems = claim_frame_problems(typed, transactions)
+            return {
+                pos: [Failure(CLAIM_CHECK, column, check) for column, check in found]
+                for pos, found in problems.items()
+            }
+
+        return [claims_match]
+
+
+def _validate_table(table: Table, path: Path, run: _Run) -> TableReport:
     name = table.name
+    quarantine_dir, valid_dir, ids_seen = run.quarantine_dir, run.valid_dir, run.ids_seen
     try:
         raw = read_table_file(path)
     except UnreadableFileError as exc:
@@ -392,7 +466,7 @@ def _validate_table(
     if key in frame.columns:
         ids_seen[name] = {str(v) for v in frame[key].dropna()}
     missing = [c for c in table.required_columns if c not in frame.columns]
-    extra = sorted(str(c) for c in frame.columns if c not in table.column_names)
+    extra = sorted(mask_pans(str(c)) for c in frame.columns if c not in table.column_names)
 
     whole_reason = None
     if forbidden:
@@ -409,8 +483,17 @@ def _validate_table(
             ref = column.references
             if ref is not None and ref.table in ids_seen:
                 references[column.name] = ids_seen[ref.table]
-        checked = check_rows(table, frame, source=path.name, reference_ids=references)
+        checked = check_rows(
+            table,
+            frame,
+            source=path.name,
+            reference_ids=references,
+            window=run.window,
+            row_checks=run.row_checks(table),
+        )
         quarantined, valid, counts = checked.quarantined, checked.valid, checked.failure_counts
+        if table.name == "transactions":
+            run.valid_transactions = valid
     else:
         rows = list(range(len(frame)))
         failure = Failure("file", "*", whole_reason)

@@ -60,6 +60,9 @@ def polars_schema(name: str) -> dict[str, pl.DataType]:
 def _normalise(name: str, frame: pl.DataFrame) -> pl.DataFrame:
     """Contract columns only, in contract order, times as epoch µs, types as declared."""
     schema = polars_schema(name)
+    if frame.width == 0:
+        # an absent table has no rows: selecting only literals would make one row of nulls
+        return pl.DataFrame(schema=schema)
     columns = []
     for column, dtype in schema.items():
         if column not in frame.columns:

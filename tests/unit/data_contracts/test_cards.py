@@ -34,3 +34,48 @@ def test_card_token_is_a_keyed_hash():
 def test_card_token_refuses_bad_input(pan, key):
     with pytest.raises(ValueError, match=r"card number|key"):
         card_token(pan, key=key)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4111-1111-1111-1111",
+        "4111 1111 1111 1111",
+        "x.4111111111111111",
+        "4111111111111111.",
+        "abc4111111111111111def",
+        "card:4111 1111-1111 1111!",
+        "1234 4111 1111 1111 1111",  # a card beside another number
+        "3782 822463 10005",  # Amex grouping, 15 digits
+        "４１１１１１１１１１１１１１１１",  # full-width digits of a Chinese input method
+        "4111\u00a01111\u00a01111\u00a01111",
+    ],
+)
+def test_card_numbers_are_found_in_every_shape(text):
+    assert find_pans(text)
+    masked = mask_pans(text)
+    assert not find_pans(masked)
+    assert "*" in masked
+    assert len(masked) == len(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "12.34567890123456",  # the fraction of a decimal number
+        "41111111111111111111",  # twenty digits in one run: not a card
+        "4111  1111  1111  1111",  # double spaces join nothing
+        "2026-01-05T10:00:00+08:00",
+        "T0012_00001234",
+        "4111111111111112",  # Luhn fails
+    ],
+)
+def test_what_is_not_a_card_number_is_left_alone(text):
+    assert find_pans(text) == []
+    assert mask_pans(text) == text
+
+
+def test_masking_keeps_separators_bin_and_last_four():
+    assert mask_pans("pay 4111-1111-1111-1111 now") == "pay 4111-11**-****-1111 now"
+    assert mask_pans("4111 1111 1111 1111") == "4111 11** **** 1111"
+    assert mask_pans("x.4111111111111111.") == "x.411111******1111."

@@ -46,3 +46,10 @@ def test_text_columns_take_integer_codes_as_text():
     parsed = parse_column(raw, TRANSACTIONS.column("mcc"))
     assert parsed.values.tolist()[:2] == ["5411", "5812"]
     assert parsed.bad.tolist() == [False, False, True]
+
+
+def test_whole_numbers_beyond_int64_are_marked_bad_not_wrapped():
+    raw = pd.Series(["9223372036854775808", "1e30", 2.0**63, "-5"])
+    parsed = parse_column(raw.astype(object), TRANSACTIONS.column("amount_fen"))
+    assert parsed.bad.tolist() == [True, True, True, False]
+    assert parsed.values.tolist()[3] == -5
