@@ -10,6 +10,16 @@ A bundle folder holds:
 - `anomaly.npz`, `anomaly_tails.npz`: the isolation forest and the per-column quantile grids
   as plain arrays (`risk_model._forest`, `risk_model._tails`), no pickle.
 
+The manifest's `files` holds the SHA-256 and size of every other file as `save` wrote it, and
+`content_sha256` the digest of the manifest's own content (canonical JSON without that key).
+`load` checks them all before anything parses a file, so a file cut, damaged or swapped after
+export is refused with its name. Then each booster's text is checked for structure
+(`risk_model._model_text`) and parsed by LightGBM in a throwaway process first
+(`risk_model._isolated`), because LightGBM's C++ parser aborts the process on some broken
+texts instead of raising: whatever is wrong with a bundle, loading it raises `ModelLoadError`.
+A bundle written before checksums existed (no `files`) still loads, with a warning: it gets
+the structure check and the isolated parse, not the proof that its bytes are the exported ones.
+
 What `predict` answers, per row:
 
 - `proba`: P(benign_delay), P(fraud), P(card_trapping), temperature-calibrated on a later
@@ -35,7 +45,10 @@ API's path); feature rows may be plain mappings (one online point needs no DataF
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +61,8 @@ import pandas as pd
 
 from risk_model._encoding import FeatureEncoding, Features
 from risk_model._forest import PackedForest
+from risk_model._isolated import ProbeError, probe_model_texts
+from risk_model._model_text import check_model_text
 from risk_model._tails import TailScorer, percentile
 from risk_model._trees import CompiledBooster
 from risk_model.errors import ModelLoadError
@@ -68,6 +83,8 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
+
+log = logging.getLogger(__name__)
 
 CLASSES: tuple[str, ...] = ("benign_delay", "fraud", "card_trapping")
 FORMAT = "settlewatch-risk-model"
@@ -464,7 +481,7 @@ class RiskModel:
     # -- files -----------------------------------------------------------------------------
 
     def manifest(self) -> dict[str, Any]:
-        """The JSON manifest written by `save`."""
+        """The JSON manifest written by `save` (which adds the files' checksums)."""
         return {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -502,7 +519,8 @@ class RiskModel:
         }
 
     def save(self, folder: Path) -> None:
-        """Write the bundle's files into `folder` (created if missing)."""
+        """Write the bundle's files into `folder` (created if missing), the manifest carrying
+        the checksum of each file as written."""
         folder.mkdir(parents=True, exist_ok=True)
         (folder / _RISK_FILE).write_text(self.risk.model_to_string(), encoding="utf-8")
         if self.reason_booster is not None:
@@ -513,8 +531,14 @@ class RiskModel:
             (folder / name).write_text(booster.model_to_string(), encoding="utf-8")
         self.anomaly.save(folder / _ANOMALY_FILE)
         self.anomaly_tails.save(folder / _TAILS_FILE)
+        manifest = self.manifest()
+        # the bytes on disk, read back: what a later load must find
+        manifest["files"] = {
+            name: _file_digest((folder / name).read_bytes()) for name in _named_files(manifest)
+        }
+        manifest["content_sha256"] = _content_digest(manifest)
         # the manifest last: a folder with a manifest is a complete bundle
-        (folder / MANIFEST).write_text(json.dumps(self.manifest(), indent=2), encoding="utf-8")
+        (folder / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path) -> RiskModel:
@@ -538,18 +562,35 @@ class RiskModel:
                 path=folder,
                 detail=f"format version {version!r}; this runtime reads {FORMAT_VERSION}",
             )
+        contents = _verified_files(folder, manifest)
         try:
-            return cls._from_manifest(folder, manifest)
+            return cls._from_manifest(manifest, contents)
         except ModelLoadError:
             raise
-        except (KeyError, TypeError, ValueError, OSError, lgb.basic.LightGBMError) as exc:
+        except (_BadFileError, ProbeError) as exc:  # they name the file
+            raise ModelLoadError(path=folder, detail=str(exc)) from exc
+        except Exception as exc:  # numpy, zipfile, LightGBM...: a bad bundle never escapes
             raise ModelLoadError(path=folder, detail=f"corrupt bundle: {exc!r}") from exc
 
     @classmethod
-    def _from_manifest(cls, folder: Path, m: dict[str, Any]) -> RiskModel:
+    def _from_manifest(cls, m: dict[str, Any], contents: Mapping[str, bytes]) -> RiskModel:
+        texts: dict[str, str] = {}
+        for name in _booster_files(m):
+            try:
+                texts[name] = contents[name].decode("utf-8")
+                check_model_text(texts[name])
+            except (UnicodeDecodeError, ValueError) as exc:
+                raise _BadFileError(f"{name}: {exc}") from exc
+        # LightGBM's parser may abort the process on a text our check let through: it reads
+        # them in a throwaway process first (about 0.1 s)
+        probe_model_texts(texts)
+
         def booster(name: str) -> lgb.Booster:
-            text = (folder / name).read_text(encoding="utf-8")
-            return lgb.Booster(model_str=text)
+            return lgb.Booster(model_str=texts[name])
+
+        def arrays(name: str) -> Any:
+            # the verified bytes, not the file again: what was checked is what is read
+            return io.BytesIO(contents[name])
 
         eta = m["eta"]
         p50, p90 = (booster(name) for name in eta["models"])
@@ -575,14 +616,96 @@ class RiskModel:
                 ArrivalCorrection(str(c["regime"]), float(c["p50"]), float(c["p90"]))
                 for c in eta["corrections"]
             ],
-            anomaly=PackedForest.load(folder / anomaly["model"]),
+            anomaly=PackedForest.load(arrays(anomaly["model"])),
             anomaly_columns=anomaly["columns"],
             anomaly_fill=[float(v) for v in anomaly["fill"]],
-            anomaly_tails=TailScorer.load(folder / anomaly["tails"]),
+            anomaly_tails=TailScorer.load(arrays(anomaly["tails"])),
             anomaly_reference={
                 k: [float(v) for v in anomaly["reference"][k]] for k in ("forest", "tails")
             },
         )
+
+
+class _BadFileError(ValueError):
+    """A booster's text is not whole, consistent LightGBM model text (its name first)."""
+
+
+def _file_digest(data: bytes) -> dict[str, Any]:
+    return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+
+def _content_digest(manifest: Mapping[str, Any]) -> str:
+    body = {k: v for k, v in manifest.items() if k != "content_sha256"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def _booster_files(m: Mapping[str, Any]) -> list[str]:
+    names = [m["risk"]["model"], *m["eta"]["models"]]
+    if m["reason"]["model"]:
+        names.append(m["reason"]["model"])
+    return [str(n) for n in names]
+
+
+def _named_files(m: Mapping[str, Any]) -> list[str]:
+    """Every file the manifest names, boosters first."""
+    return [*_booster_files(m), str(m["anomaly"]["model"]), str(m["anomaly"]["tails"])]
+
+
+def _verified_files(folder: Path, manifest: dict[str, Any]) -> dict[str, bytes]:
+    """The bytes of every file the manifest names, each checked against its checksum.
+
+    Raises:
+        ModelLoadError: naming the file that is missing, unreadable or not as exported.
+    """
+    try:
+        names = _named_files(manifest)
+    except (KeyError, TypeError) as exc:
+        raise ModelLoadError(path=folder, detail=f"corrupt bundle: {exc!r}") from exc
+    files = manifest.get("files")
+    if files is None:
+        log.warning(
+            "%s in %s has no checksums (exported before they existed): its files cannot be "
+            "proven to be the exported ones",
+            MANIFEST,
+            folder,
+        )
+    else:
+        if not isinstance(files, dict) or manifest.get("content_sha256") != _content_digest(
+            manifest
+        ):
+            raise ModelLoadError(
+                path=folder, detail=f"{MANIFEST}: its content does not match content_sha256"
+            )
+        unlisted = sorted(set(names) - set(files))
+        if unlisted:
+            raise ModelLoadError(
+                path=folder, detail=f"{', '.join(unlisted)}: not covered by {MANIFEST}'s files"
+            )
+    contents: dict[str, bytes] = {}
+    for name in names:
+        if "/" in name or "\\" in name or name.startswith("."):
+            raise ModelLoadError(path=folder, detail=f"{name}: not a file name of this bundle")
+        try:
+            data = (folder / name).read_bytes()
+        except FileNotFoundError as exc:
+            raise ModelLoadError(path=folder, detail=f"{name}: missing") from exc
+        except OSError as exc:
+            raise ModelLoadError(path=folder, detail=f"{name}: unreadable: {exc}") from exc
+        if files is not None:
+            expected, found = files[name], _file_digest(data)
+            if expected != found:
+                exported = expected if isinstance(expected, dict) else {}
+                raise ModelLoadError(
+                    path=folder,
+                    detail=(
+                        f"{name}: checksum mismatch: {found['bytes']} bytes with sha256 "
+                        f"{found['sha256'][:16]}, exported {exported.get('bytes')} bytes "
+                        f"with sha256 {str(exported.get('sha256'))[:16]}"
+                    ),
+                )
+        contents[name] = data
+    return contents
 
 
 def load_model_dir(path: Path) -> RiskModel:

@@ -2,12 +2,13 @@
 
 TrainingError
 ├── DataWindowError       the data (or the cutoff) leaves too little to train and evaluate
+├── ExportError           the bundle written for a version does not load back as it was
 └── PromotionError        a version cannot be compared with the champion or promoted
 """
 
 from __future__ import annotations
 
-__all__ = ["DataWindowError", "PromotionError", "TrainingError"]
+__all__ = ["DataWindowError", "ExportError", "PromotionError", "TrainingError"]
 
 
 class TrainingError(Exception):
@@ -20,6 +21,14 @@ class DataWindowError(TrainingError):
     def __init__(self, *, detail: str) -> None:
         self.detail = detail
         super().__init__(f"cannot train on this data window: {detail}")
+
+
+class ExportError(TrainingError):
+    """The bundle on disk does not load, or does not answer as the model it was written from."""
+
+    def __init__(self, *, detail: str) -> None:
+        self.detail = detail
+        super().__init__(f"the exported model bundle is not usable: {detail}")
 
 
 class PromotionError(TrainingError):

@@ -3,18 +3,27 @@
 Training keeps scikit-learn-style estimators (fit, calibrate, tune); what leaves training is
 their boosters, calibration and vocabularies copied into the runtime's own plain-file form, so
 neither MLflow nor serving ever unpickles a `training` class.
+
+`save_bundle` writes that form and proves it before it is logged: the manifest's checksums are
+taken from the files as written, and the folder is loaded back (checksums, structure,
+LightGBM's parser) and must answer sample rows exactly as the model in memory. So the checksums
+a version carries vouch for files that were shown to load; a file cut or altered later fails
+them.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from features import FEATURE_SET, FeatureSet
-from risk_model import ArrivalCorrection, RiskModel
-from risk_model._encoding import FeatureEncoding
+from risk_model import ArrivalCorrection, ModelLoadError, RiskModel
+from risk_model._encoding import FeatureEncoding, Features
 from risk_model._forest import PackedForest
 from risk_model._tails import TailScorer
+from training.errors import ExportError
 from training.models import (
     ArrivalQuantiles,
     BehaviourAnomaly,
@@ -23,7 +32,7 @@ from training.models import (
     RiskClassifier,
 )
 
-__all__ = ["REFERENCE_POINTS", "to_risk_model"]
+__all__ = ["REFERENCE_POINTS", "save_bundle", "to_risk_model"]
 
 #: evenly spaced quantiles of the training period's anomaly scores kept in the manifest: the
 #: anomaly score is a row's place among them
@@ -86,3 +95,22 @@ def to_risk_model(
             "tails": _reference(tails.score(values)),
         },
     )
+
+
+def save_bundle(*, bundle: RiskModel, folder: Path, rows: Features) -> None:
+    """Write `bundle` into `folder`, then load it back and check it answers `rows` as `bundle`.
+
+    Raises:
+        ExportError: the written bundle does not load, or answers differently.
+    """
+    bundle.save(folder)
+    try:
+        loaded = RiskModel.load(folder)
+    except ModelLoadError as exc:
+        raise ExportError(detail=exc.detail) from exc
+    expected, found = bundle.predict(rows), loaded.predict(rows)
+    for field in ("proba", "risk_score", "eta_p50_hours", "eta_p90_hours", "anomaly_score"):
+        if not np.array_equal(getattr(expected, field), getattr(found, field), equal_nan=True):
+            raise ExportError(detail=f"loaded back, it answers another {field}")
+    if not np.array_equal(expected.reason, found.reason):
+        raise ExportError(detail="loaded back, it answers other delay reasons")

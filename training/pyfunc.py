@@ -25,6 +25,7 @@ from mlflow.pyfunc.model import PythonModel
 import risk_model.pyfunc
 from features import FEATURE_SET, Dtype, FeatureSet
 from risk_model import OUTPUT_COLUMNS, RiskModel
+from training.export import save_bundle
 from training.labels import CLASSES
 from training.models import (
     ArrivalQuantiles,
@@ -100,7 +101,7 @@ def log_risk_model(*, bundle: RiskModel, example_rows: pd.DataFrame) -> str:
     signature = infer_signature(example, bundle.predict(example).to_pandas())
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch) / "bundle"
-        bundle.save(folder)
+        save_bundle(bundle=bundle, folder=folder, rows=example)
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=risk_model.pyfunc.RiskPyfunc(),
