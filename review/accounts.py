@@ -2,6 +2,10 @@
 
 Roles: `analyst` works the queues listed on the account; `lead` sees every queue, reassigns
 cases and reads the dashboard; `admin` also manages accounts.
+
+A log-in (`log_in`) asks `review.throttle` first, hashes outside any transaction, and does the
+same scrypt work for an unknown name as for a known one (against a dummy hash of the same
+parameters), so neither its answer nor its timing tells which names exist.
 """
 
 from __future__ import annotations
@@ -12,25 +16,38 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select
 
+from data_contracts.cards import mask_pans
 from review.db import ANALYSTS, SESSIONS
 from review.errors import NotLoggedInError
+from review.throttle import (
+    Lock,
+    Subject,
+    ThrottlePolicy,
+    clear_failures,
+    current_lock,
+    record_failure,
+)
 
 __all__ = [
     "QUEUES",
     "Analyst",
+    "LoginAttempt",
     "Role",
     "authenticate",
     "create_analyst",
     "end_session",
     "get_analyst",
     "hash_password",
+    "log_in",
     "session_analyst",
     "start_session",
     "verify_password",
+    "warm_up",
 ]
 
 #: the queue kinds the routing policy fills
@@ -122,6 +139,9 @@ def create_analyst(
         raise ValueError(f"unknown queue(s): {', '.join(sorted(unknown))}")
     if len(password) < 8:
         raise ValueError("a password needs at least 8 characters")
+    if mask_pans(username) != username:
+        # it would show on every page and in every audit row
+        raise ValueError("a user name must not be a card number")
     result = conn.execute(
         insert(ANALYSTS).values(
             username=username,
@@ -137,24 +157,82 @@ def create_analyst(
     return Analyst(int(key[0]), username, role, queues)
 
 
-def get_analyst(*, conn: Connection, username: str) -> Analyst | None:
-    """The active account called `username`, if any."""
-    row = conn.execute(
+def _active_row(conn: Connection, username: str) -> Any:
+    return conn.execute(
         select(ANALYSTS).where(ANALYSTS.c.username == username, ANALYSTS.c.active.is_(True))
     ).first()
+
+
+def get_analyst(*, conn: Connection, username: str) -> Analyst | None:
+    """The active account called `username`, if any."""
+    row = _active_row(conn, username)
     return _analyst(row) if row else None
 
 
-def authenticate(*, conn: Connection, username: str, password: str) -> Analyst | None:
-    """The account if the password matches, else None (same work either way)."""
-    row = conn.execute(
-        select(ANALYSTS).where(ANALYSTS.c.username == username, ANALYSTS.c.active.is_(True))
-    ).first()
-    # hash even for an unknown name, so timing does not tell which names exist
-    stored = row.password_hash if row else hash_password("not-a-password")
+@cache
+def _dummy_hash() -> str:
+    """A hash of a random password with the current parameters: an unknown name's stand-in."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def _checked(row: Any, password: str) -> Analyst | None:
+    # one verification either way: an unknown name costs what a known one costs
+    stored = row.password_hash if row is not None else _dummy_hash()
     if not verify_password(password, stored) or row is None:
         return None
     return _analyst(row)
+
+
+def authenticate(*, conn: Connection, username: str, password: str) -> Analyst | None:
+    """The account if the password matches, else None (same work either way; no throttle)."""
+    return _checked(_active_row(conn, username), password)
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """How a log-in ended: a session, a wrong password, or a lock (refused unchecked)."""
+
+    analyst: Analyst | None
+    token: str | None
+    #: the lock in force, or the one this failure started
+    lock: Lock | None
+
+
+def log_in(
+    *,
+    engine: Engine,
+    username: str,
+    password: str,
+    client: str | None,
+    now: int,
+    policy: ThrottlePolicy,
+) -> LoginAttempt:
+    """Refuse a locked name or address; else check the password, count a failure or start a
+    session."""
+    subjects = {Subject.ACCOUNT: username, Subject.ADDRESS: client or "unknown"}
+    with engine.connect() as conn:
+        lock = current_lock(conn=conn, subjects=subjects, now=now)
+        row = None if lock else _active_row(conn, username)
+    if lock is not None:
+        return LoginAttempt(analyst=None, token=None, lock=lock)
+    # tens of milliseconds of scrypt: outside any transaction, so no lock is held meanwhile
+    analyst = _checked(row, password)
+    with engine.begin() as conn:
+        if analyst is None:
+            started = [
+                record_failure(conn=conn, subject=s, value=v, now=now, policy=policy)
+                for s, v in subjects.items()
+            ]
+            lock = max((x for x in started if x), key=lambda x: x.until, default=None)
+            return LoginAttempt(analyst=None, token=None, lock=lock)
+        clear_failures(conn=conn, subject=Subject.ACCOUNT, value=username)
+        token = start_session(conn=conn, analyst=analyst, now=now)
+    return LoginAttempt(analyst=analyst, token=token, lock=None)
+
+
+def warm_up() -> None:
+    """Compute the dummy hash now, so that the first unknown name is not slower."""
+    _dummy_hash()
 
 
 def _token_hash(token: str) -> str:

@@ -16,7 +16,10 @@ from review.db import ANALYSTS, CASES
 from serving.db import DECISIONS
 from serving.schemas import ScoreAnswer
 
-__all__ = ["CaseFile", "Label", "Movement", "build_case_file", "recent_labels"]
+__all__ = ["SCORED", "CaseFile", "Label", "Movement", "build_case_file", "recent_labels"]
+
+#: the timeline's step for the scoring answer that routed the case (its label's msgid)
+SCORED = "scored_and_routed"
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,8 @@ def build_case_file(*, conn: Connection, case: Case) -> CaseFile:
                 detail=f"{c.channel} · {c.evidence}",
             )
         )
+    # the answer that routed the case is a step of the same story: at its place in time
+    timeline.append(Movement(at=as_of, kind=SCORED))
     timeline.sort(key=lambda m: m.at)
     related_to = or_(
         and_(CASES.c.merchant_id.is_not(None), CASES.c.merchant_id == case.merchant_id),

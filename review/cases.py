@@ -35,6 +35,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from data_contracts import LabelSource, OutcomeClass
+from data_contracts.cards import mask_pans
 from data_contracts.sql import SQL_TABLES
 from data_contracts.tables import REASONS_BY_CLASS
 from review.accounts import Analyst
@@ -53,12 +54,17 @@ __all__ = [
     "LEASE_US",
     "Case",
     "CaseStatus",
+    "DecisionProblem",
     "Verdict",
     "assign_case",
     "case_from_row",
+    "check_verdict",
     "claim_next",
+    "count_queues",
     "decide_case",
+    "decision_problem",
     "get_case_or_raise",
+    "held_case",
     "list_queue",
     "open_case",
     "release_case",
@@ -90,6 +96,15 @@ class Verdict(StrEnum):
 
 #: decisions that need a note: the next person (or an auditor) must see why
 NOTE_REQUIRED = frozenset({Verdict.FRAUD, Verdict.CARD_TRAPPING, Verdict.ESCALATE})
+
+
+class DecisionProblem(StrEnum):
+    """Why a decision form cannot be recorded (the page says it in the analyst's language)."""
+
+    NO_DECISION = "no_decision"
+    UNKNOWN_DECISION = "unknown_decision"
+    NO_REASON = "no_reason"
+    NO_NOTE = "no_note"
 
 
 @dataclass(frozen=True)
@@ -281,17 +296,52 @@ def open_case(*, conn: Connection, analyst: Analyst, case_id: int, now: int) -> 
 
 
 def list_queue(
-    *, conn: Connection, analyst: Analyst, now: int, queue: str | None = None, limit: int = 100
+    *,
+    conn: Connection,
+    analyst: Analyst,
+    now: int,
+    queue: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
 ) -> list[Case]:
-    """Active cases of the analyst's queues, highest priority first."""
+    """Active cases of the analyst's queues, highest priority first (one page of them)."""
     queues = [queue] if queue else list(analyst.visible_queues)
     rows = conn.execute(
         select(CASES)
         .where(CASES.c.queue.in_(queues), CASES.c.status.in_(_ACTIVE))
         .order_by(priority(now).desc(), CASES.c.case_id)
         .limit(limit)
+        .offset(offset)
     ).all()
     return [case_from_row(r) for r in rows]
+
+
+def held_case(*, conn: Connection, analyst: Analyst, now: int) -> Case | None:
+    """The case `analyst` holds an unexpired lease on, if any."""
+    row = conn.execute(
+        select(CASES)
+        .where(
+            CASES.c.assignee_id == analyst.analyst_id,
+            CASES.c.status == CaseStatus.CLAIMED.value,
+            CASES.c.lease_until > now,
+        )
+        .order_by(CASES.c.case_id)
+        .limit(1)
+    ).first()
+    return case_from_row(row) if row else None
+
+
+def count_queues(*, conn: Connection, analyst: Analyst) -> dict[str, int]:
+    """Active cases in each of the analyst's queues: all of them, not one page."""
+    queues = analyst.visible_queues
+    found: dict[str, int] = dict(
+        conn.execute(
+            select(CASES.c.queue, func.count())
+            .where(CASES.c.queue.in_(queues), CASES.c.status.in_(_ACTIVE))
+            .group_by(CASES.c.queue)
+        ).all()
+    )
+    return {q: int(found.get(q, 0)) for q in queues}
 
 
 # -- claiming --------------------------------------------------------------------------------
@@ -444,17 +494,35 @@ def assign_case(
 
 
 # -- deciding --------------------------------------------------------------------------------
-def check_verdict(*, verdict: str, reason: str | None, note: str | None) -> Verdict:
-    """The verdict, if its reason and note are what it needs; InvalidDecisionError otherwise."""
+def decision_problem(
+    *, verdict: str | None, reason: str | None, note: str | None
+) -> DecisionProblem | None:
+    """What keeps the form from being recorded, or None when it is complete."""
+    if not verdict:
+        return DecisionProblem.NO_DECISION
     try:
         chosen = Verdict(verdict)
     except ValueError:
-        raise InvalidDecisionError(f"unknown decision {verdict!r}") from None
-    if chosen is not Verdict.ESCALATE:
-        allowed = REASONS_BY_CLASS[OutcomeClass(chosen.value)]
-        if reason not in allowed:
-            raise InvalidDecisionError(f"{chosen.value} needs a reason among: {', '.join(allowed)}")
+        return DecisionProblem.UNKNOWN_DECISION
+    if chosen is not Verdict.ESCALATE and reason not in REASONS_BY_CLASS[OutcomeClass(verdict)]:
+        return DecisionProblem.NO_REASON
     if chosen in NOTE_REQUIRED and not (note or "").strip():
+        return DecisionProblem.NO_NOTE
+    return None
+
+
+def check_verdict(*, verdict: str | None, reason: str | None, note: str | None) -> Verdict:
+    """The verdict, if its reason and note are what it needs; InvalidDecisionError otherwise."""
+    problem = decision_problem(verdict=verdict, reason=reason, note=note)
+    if problem is DecisionProblem.NO_DECISION:
+        raise InvalidDecisionError("choose a decision")
+    if problem is DecisionProblem.UNKNOWN_DECISION:
+        raise InvalidDecisionError(f"unknown decision {verdict!r}")
+    chosen = Verdict(str(verdict))
+    if problem is DecisionProblem.NO_REASON:
+        allowed = REASONS_BY_CLASS[OutcomeClass(chosen.value)]
+        raise InvalidDecisionError(f"{chosen.value} needs a reason among: {', '.join(allowed)}")
+    if problem is DecisionProblem.NO_NOTE:
         raise InvalidDecisionError(f"{chosen.value} needs a note")
     return chosen
 
@@ -465,12 +533,13 @@ def decide_case(
     analyst: Analyst,
     case_id: int,
     version: int,
-    verdict: str,
+    verdict: str | None,
     reason: str | None,
     note: str | None,
     now: int,
 ) -> Case:
-    """Record the analyst's decision on their leased case and write the label.
+    """Record the analyst's decision on their leased case and write the label; a card number
+    in the note is masked before it is stored.
 
     Raises LeaseConflictError (409) when the lease is not theirs or has expired,
     StaleVersionError (412) when `version` is not the case's, InvalidDecisionError (422) for a
@@ -507,7 +576,7 @@ def decide_case(
                 decided_by=analyst.analyst_id,
                 decision=chosen.value,
                 decision_reason=None if escalated else reason,
-                note=(note or "").strip() or None,
+                note=mask_pans((note or "").strip()) or None,
             )
         )
         if done.rowcount != 1:  # changed between our read and our write

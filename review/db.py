@@ -5,7 +5,14 @@ They live in the API's database next to `decisions` (the cases' source) and the 
 (`serving/migrations/versions/0100_review_tables.py`); times are epoch µs like the history's.
 
 The audit log is append-only in the database itself: the migration installs triggers that abort
-any UPDATE or DELETE, so neither a bug nor raw SQL through the app's engine can rewrite it.
+any UPDATE or DELETE (and, on SQLite, an INSERT reusing an id, which is what REPLACE does), so
+neither a bug nor raw SQL through the app's engine can rewrite it. It is also a hash chain
+(`review.audit`): each row carries the SHA-256 of its fields and of the row before, and
+`review_audit_head` holds the last link, so a row rewritten, removed or inserted by someone who
+went around the triggers (the owner, or a hand on the SQLite file) shows.
+
+`info[RUNTIME_PRIVILEGES]` names what the API's PostgreSQL role is granted on a table when that
+is not the default DML (`serving.grants`).
 """
 
 from __future__ import annotations
@@ -23,15 +30,23 @@ from sqlalchemy import (
     Text,
 )
 
+from serving.grants import RUNTIME_PRIVILEGES
+
 __all__ = [
     "ANALYSTS",
     "AUDIT",
+    "AUDIT_CHAIN",
+    "AUDIT_HEAD",
     "CASES",
+    "LOGIN_THROTTLE",
     "REVIEW_METADATA",
     "SESSIONS",
 ]
 
 REVIEW_METADATA = MetaData()
+
+#: the name of the audit log's chain in `review_audit_head`
+AUDIT_CHAIN = "review_audit"
 
 ANALYSTS = Table(
     "review_analysts",
@@ -93,6 +108,17 @@ CASES = Table(
     Index("ix_review_cases_decided", "decided_at"),
 )
 
+LOGIN_THROTTLE = Table(
+    "review_login_throttle",
+    REVIEW_METADATA,
+    # "account:<name, card numbers masked>" or "address:<client>"
+    Column("subject_key", String(96), primary_key=True),
+    Column("failures", Integer, nullable=False),  # within the window that began at window_start
+    Column("window_start", BigInteger, nullable=False),
+    Column("locked_until", BigInteger, nullable=True),
+    Column("locks", Integer, nullable=False),  # locks in a row: the next one doubles
+)
+
 AUDIT = Table(
     "review_audit",
     REVIEW_METADATA,
@@ -104,6 +130,24 @@ AUDIT = Table(
     Column("client", String(64), nullable=True),
     Column("outcome", String(16), nullable=False),  # ok | denied | conflict | invalid | failed
     Column("detail", Text, nullable=True),
+    # the row's place in the chain (1, 2, ...), the previous row's hash and its own
+    Column("seq", BigInteger, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("row_hash", String(64), nullable=False),
     Index("ix_review_audit_at", "at"),
     Index("ix_review_audit_case", "case_id"),
+    Index("ux_review_audit_seq", "seq", unique=True),
+    # the API may append and read, nothing else: no UPDATE, DELETE or TRUNCATE
+    info={RUNTIME_PRIVILEGES: ("SELECT", "INSERT")},
+)
+
+AUDIT_HEAD = Table(
+    "review_audit_head",
+    REVIEW_METADATA,
+    # one row per chain: the last row's seq and hash (seq 0 and the genesis hash when empty).
+    # Every append updates it first, which serializes appends (see review.audit)
+    Column("chain", String(32), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("row_hash", String(64), nullable=False),
+    info={RUNTIME_PRIVILEGES: ("SELECT", "UPDATE")},
 )

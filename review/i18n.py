@@ -2,21 +2,44 @@
 
 The English msgids are the source; `zh_CN` is the analysts' language and the default. The
 `.po` files are parsed with Babel when the app starts, so no compiled `.mo` lives in the tree.
+A first visit gets the best of `Accept-Language` (`negotiate`); the switch in the header wins.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-__all__ = ["DEFAULT_LOCALE", "LOCALES", "Translator", "translator"]
+__all__ = ["DEFAULT_LOCALE", "LOCALES", "Translator", "negotiate", "translator"]
 
 LOCALES: tuple[str, ...] = ("zh_CN", "en")
 DEFAULT_LOCALE = "zh_CN"
 _LOCALE_DIR = Path(__file__).with_name("locale")
+#: a language range's primary tag → our locale (any Chinese reads the Simplified catalogue
+#: better than the English one)
+_BY_PRIMARY = {"zh": "zh_CN", "en": "en"}
+_QVALUE = re.compile(r"^q=(0(\.[0-9]{0,3})?|1(\.0{0,3})?)$")
+
+
+def negotiate(accept_language: str | None) -> str:
+    """The locale `Accept-Language` prefers (RFC 9110 q-values; ties keep the header's order);
+    the default when nothing matches or the header is absent or malformed."""
+    best, best_q = DEFAULT_LOCALE, 0.0
+    for part in (accept_language or "").split(",")[:32]:
+        tag, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in (p.replace(" ", "").lower() for p in params):
+            if param.startswith("q="):
+                found = _QVALUE.match(param)
+                q = float(found.group(1)) if found else 0.0  # a malformed weight: not wanted
+        locale = _BY_PRIMARY.get(tag.lower().split("-")[0]) if tag != "*" else DEFAULT_LOCALE
+        if locale is not None and q > best_q:
+            best, best_q = locale, q
+    return best
 
 
 @dataclass(frozen=True)

@@ -36,3 +36,30 @@ def pg_engine() -> Iterator[Engine]:
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_api_role(pg_engine: Engine) -> Iterator[Engine]:
+    """The test schema migrated by its owner (`pg_engine`), and an engine logged in as a fresh
+    role that `settlewatch migrate --grant-to` gave the API's privileges: production's set-up.
+
+    The role is dropped afterwards (roles are the server's, not the schema's).
+    """
+    from sqlalchemy.engine import make_url
+
+    from serving.db import upgrade
+
+    role = f"api_{uuid.uuid4().hex[:12]}"
+    with pg_engine.begin() as conn:
+        schema = conn.execute(text("SELECT current_schema()")).scalar_one()
+        conn.execute(text(f"CREATE ROLE {role} LOGIN"))
+    upgrade(pg_engine, grant_to=role)
+    url = make_url(PG_URL).set(username=role, password=None)
+    engine = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with pg_engine.begin() as conn:
+            conn.execute(text(f"DROP OWNED BY {role}"))
+            conn.execute(text(f"DROP ROLE {role}"))

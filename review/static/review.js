@@ -5,8 +5,12 @@
   var lease = document.querySelector("[data-lease-until]");
   if (!lease) { return; }
   var caseId = lease.getAttribute("data-case");
+  // every POST carries the page's CSRF token; the server refuses one without it
+  var token = document.querySelector("meta[name=csrf-token]").getAttribute("content");
   function renew() {
-    fetch("/review/cases/" + caseId + "/lease", { method: "POST", credentials: "same-origin" })
+    fetch("/review/cases/" + caseId + "/lease", {
+      method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": token }
+    })
       .then(function (r) {
         if (r.status !== 200) { lease.classList.add("expired"); clearInterval(timer); }
       })

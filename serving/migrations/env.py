@@ -1,4 +1,8 @@
-"""Alembic environment: runs migrations on the engine handed over by `serving.db.upgrade`."""
+"""Alembic environment: runs migrations on the engine handed over by `serving.db.upgrade`.
+
+With `grant_to` (`upgrade(engine, grant_to=ROLE)`, `settlewatch migrate --grant-to ROLE`) the
+same transaction then grants that PostgreSQL role the API's privileges (`serving.grants`).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from data_contracts.sql import METADATA as CONTRACT_METADATA
 from features import ONLINE_METADATA
 from review.db import REVIEW_METADATA
 from serving.db import SERVING_METADATA
+from serving.grants import declared_privileges, grant_runtime_role
 
 config = context.config
 # the whole application's schema: contract tables, the online feature tables, the API's own
@@ -46,6 +51,11 @@ def run_migrations_online() -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+            role = config.attributes.get("grant_to")
+            if role:
+                grant_runtime_role(
+                    conn=connection, role=role, restricted=declared_privileges(target_metadata)
+                )
         connection.commit()
 
 

@@ -54,6 +54,7 @@ def server(sqlite_engine: Engine, tmp_path: Path) -> Iterator[str]:
         tracking_uri=f"sqlite:///{tmp_path / 'no-models.db'}",
         model_cache=tmp_path / "models",
         model_poll_seconds=0,
+        cookie_secure=False,  # plain http on the loopback
     )
     app = create_app(settings, engine=sqlite_engine)
     mount(app)
@@ -119,6 +120,16 @@ def test_an_analyst_claims_reads_decides_and_the_label_appears(
     assert answer.status == 409
     assert "其他分析员" in bo.inner_text("[data-testid=error-title]")
 
+    # nothing is preselected, and the browser itself refuses the form without a decision
+    assert ana.locator("input[name=decision]:checked").count() == 0
+    ana.click("[data-testid=decide]")
+    assert ana.url == case_url
+    # the page's script and htmx send the token from the page; Chromium adds its Origin
+    renew = """async (token) => (await fetch(location.pathname + "/lease", {method: "POST",
+        headers: token ? {"X-CSRF-Token": token} : {}})).status"""
+    token = ana.get_attribute("meta[name=csrf-token]", "content")
+    assert ana.evaluate(renew, None) == 403
+    assert ana.evaluate(renew, token) == 200
     ana.check("input[name=decision][value=card_trapping]")
     ana.select_option("[data-testid=reason]", "void_after_sale")
     ana.fill("textarea[name=note]", "两次撤销后重刷，同一张卡")

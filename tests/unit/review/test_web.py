@@ -11,35 +11,17 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.exc import DBAPIError
-from unit.review.review_data import PASSWORD, add_analyst, seed
+from unit.review.review_client import login, review_app, try_login
+from unit.review.review_data import add_analyst, seed
 
 from data_contracts.sql import SQL_TABLES
 from review.accounts import Role
 from review.db import AUDIT, CASES
-from review.web import mount
-from serving.app import create_app
 from serving.db import DECISIONS
 from serving.schemas import ScoreAnswer
-from serving.settings import Settings
 
-
-def _app(engine: Engine, tmp_path: Path) -> FastAPI:
-    settings = Settings(
-        database_url="unused://",
-        tracking_uri=f"sqlite:///{tmp_path / 'no-models.db'}",
-        model_cache=tmp_path / "models",
-        model_poll_seconds=0,
-    )
-    app = create_app(settings, engine=engine)
-    mount(app)
-    return app
-
-
-def _login(app: FastAPI, username: str) -> TestClient:
-    client = TestClient(app, follow_redirects=False)
-    answer = client.post("/review/login", data={"username": username, "password": PASSWORD})
-    assert answer.status_code == 303, answer.text
-    return client
+_app = review_app
+_login = login
 
 
 def _version(html: str) -> str:
@@ -161,8 +143,7 @@ def _denials(db: Engine) -> int:
 
 
 def test_wrong_password_is_refused_and_audited(app: FastAPI, db: Engine) -> None:
-    client = TestClient(app, follow_redirects=False)
-    answer = client.post("/review/login", data={"username": "ana", "password": "guess-guess"})
+    _, answer = try_login(app, "ana", "guess-guess")
     assert answer.status_code == 401
     assert "sw_session" not in answer.cookies
     with db.connect() as conn:
@@ -218,10 +199,7 @@ def test_admin_creates_accounts_and_a_lead_reassigns(app: FastAPI, db: Engine) -
 
 
 def _login_as(app: FastAPI, username: str, password: str) -> TestClient:
-    client = TestClient(app, follow_redirects=False)
-    answer = client.post("/review/login", data={"username": username, "password": password})
-    assert answer.status_code == 303
-    return client
+    return login(app, username, password)
 
 
 def test_a_case_routed_by_the_rules_fallback_renders(app: FastAPI, db: Engine) -> None:
