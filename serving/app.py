@@ -1,7 +1,10 @@
 """The scoring API: ingest, score, explain, route; claims with idempotency keys.
 
 `create_app(settings)` builds the FastAPI app. Every error is a JSON `Problem` with the request
-id; a database in trouble gives 503 with `Retry-After`, a model in trouble the rules fallback.
+id: bad input a 4xx with its reason (a value the database refuses included), a database that is
+down, slow or locked past `db_timeout_seconds` 503 with `Retry-After`, a worker at its limit of
+admitted scoring requests 503 at once (`serving.admission`), a bug 500 with nothing internal in
+the body; a model in trouble gives the rules fallback.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
+import anyio
 import anyio.to_thread
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.encoders import jsonable_encoder
@@ -25,14 +29,18 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import TypeAdapter
 from sqlalchemy import Engine, bindparam, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from data_contracts import TIMEZONE
 from data_contracts.cards import mask_pans
 from data_contracts.sql import SQL_TABLES
-from features import FEATURE_SET, UnknownPointError
+from features import FEATURE_SET, CalendarRangeError, UnknownPointError
 from features.online import OnlineFeatures
-from serving import idempotency
+from serving import calendar_gap, idempotency
+from serving.admission import Admission
 from serving.auth import (
     ApiKey,
     AuthError,
@@ -42,7 +50,7 @@ from serving.auth import (
     ensure_key,
     parse_bootstrap,
 )
-from serving.db import US_HOUR, epoch_us, make_engine, now_us, upgrade
+from serving.db import DECISIONS, US_HOUR, apply_timeouts, epoch_us, make_engine, now_us, upgrade
 from serving.ingest import IngestResult, ingest
 from serving.models import LoadedModel, ModelManager
 from serving.observability import Metrics, RequestEnvelope, request_id
@@ -77,26 +85,41 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "No API key, or a bad one."},
     403: {"model": Problem, "description": "The key lacks the scope this route needs."},
     413: {"model": Problem, "description": "Request body too large."},
-    422: {"model": Problem, "description": "The request does not fit its schema."},
-    503: {"model": Problem, "description": "The database is unreachable; retry later."},
+    422: {
+        "model": Problem,
+        "description": "The request does not fit its schema, or its transaction: an `as_of` "
+        "more than 5 minutes ahead of the server's clock or before the transaction's own time.",
+    },
+    503: {
+        "model": Problem,
+        "description": "The database is unreachable, slow or locked, or this worker holds all "
+        "the scoring requests it admits; retry after `Retry-After` seconds.",
+    },
 }
+
+#: the routes that score: each counts against a worker's admitted requests
+_SCORING_PATHS = frozenset({"/v1/score", "/v1/score/batch", "/v1/claims"})
+
+#: the readiness check's own wait for the database, apart from the request threads
+_READY_TIMEOUT_S = 1.0
 
 
 _TX = SQL_TABLES["transactions"]
 #: what routing needs of a transaction (`TxFacts`); built once, so SQLAlchemy's compiled cache
 #: serves every request
 _FACTS = select(
-    _TX.c.tx_id, _TX.c.merchant_id, _TX.c.terminal_id, _TX.c.card_token, _TX.c.amount_fen
+    _TX.c.tx_id, _TX.c.merchant_id, _TX.c.terminal_id, _TX.c.card_token, _TX.c.amount_fen, _TX.c.ts
 ).where(_TX.c.tx_id.in_(bindparam("tx_ids", expanding=True)))
 
 
 class ApiError(Exception):
     """An error answer with its status and a reason a caller can act on."""
 
-    def __init__(self, status: int, detail: Any) -> None:
+    def __init__(self, status: int, detail: Any, headers: dict[str, str] | None = None) -> None:
         super().__init__(str(detail))
         self.status = status
         self.detail = detail
+        self.headers = headers
 
 
 @dataclass
@@ -121,9 +144,32 @@ class Service:
                 for start in range(0, len(wanted), 900)
                 for row in conn.execute(_FACTS, {"tx_ids": wanted[start : start + 900]})
             ]
-        for tx_id, merchant_id, terminal_id, card_token, amount_fen in rows:
-            found[tx_id] = TxFacts(merchant_id, terminal_id, card_token, int(amount_fen))
+        for tx_id, merchant_id, terminal_id, card_token, amount_fen, ts in rows:
+            found[tx_id] = TxFacts(merchant_id, terminal_id, card_token, int(amount_fen), int(ts))
         return found
+
+    def claim_answer(self, claim_id: str) -> tuple[str, ScoreAnswer] | None:
+        """The recorded decision of `claim_id` (its tx_id and answer), or None."""
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(DECISIONS.c.tx_id, DECISIONS.c.answer_json).where(
+                    DECISIONS.c.claim_id == claim_id
+                )
+            ).first()
+        if found is None:
+            return None
+        return found.tx_id, ScoreAnswer.model_validate_json(found.answer_json)
+
+    def filed_claim(self, claim_id: str) -> Mapping[str, Any] | None:
+        """The stored claims row of `claim_id` (tx, merchant, amount), or None."""
+        claims = SQL_TABLES["claims"]
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(claims.c.tx_id, claims.c.merchant_id, claims.c.claimed_amount_fen).where(
+                    claims.c.claim_id == claim_id
+                )
+            ).first()
+        return None if found is None else found._asdict()
 
     def score(
         self,
@@ -163,8 +209,13 @@ class Service:
         now = now_us()
         for tx_id, as_of in points:
             if as_of > now + _FUTURE_SLACK_US:
-                raise ApiError(422, f"as_of for {tx_id} is in the future")
+                raise ApiError(
+                    422,
+                    f"as_of {_iso(as_of)} for {tx_id} is more than 5 minutes ahead of the "
+                    f"server's clock ({_iso(now)})",
+                )
         features: FeatureRows
+        gaps: dict[str, str] = {}  # tx_id -> why its arrival cannot be dated (calendar_gap)
         if len(points) == 1:
             # one point: its values as a dict (a one-row DataFrame costs more than the model),
             # and its facts, unless the caller has them, from the same read of its transaction
@@ -173,28 +224,35 @@ class Service:
                 values, row = self.online.get_values_and_row(tx_id, as_of)
             except UnknownPointError as exc:
                 raise ApiError(404, f"unknown tx_id(s): {tx_id}") from exc
+            except CalendarRangeError as exc:
+                values, row = calendar_gap.values_or_gap(self.online, tx_id, as_of, exc)
+                gaps[tx_id] = calendar_gap.reason(exc)
             features = [{**values, "tx_id": tx_id, "as_of": int(as_of)}]
             if facts is None:
                 facts = {tx_id: TxFacts(row["merchant_id"], row["terminal_id"],
-                                        row["card_token"], int(row["amount_fen"]))}  # fmt: skip
+                                        row["card_token"], int(row["amount_fen"]),
+                                        int(row["ts"]))}  # fmt: skip
         else:
             if facts is None:
                 facts = self.facts([p[0] for p in points])
             missing = [p[0] for p in points if p[0] not in facts]
             if missing:
                 raise ApiError(404, f"unknown tx_id(s): {', '.join(missing[:10])}")
+            _check_after_sale(points, facts)
             try:
-                features = self.online.get_many(points)
+                features, gaps = calendar_gap.rows_or_gaps(self.online, points)
             except UnknownPointError as exc:
                 raise ApiError(404, str(exc)) from exc
+        if len(points) == 1:
+            _check_after_sale(points, facts)
         loaded = self.models.current
         try:
-            answers = self._decide(features, facts, loaded, now, deadlines_us, explain)
+            answers = self._decide(features, facts, loaded, now, deadlines_us, explain, gaps)
         except Exception:  # a model that loaded but cannot predict: never a 500
             if loaded is None:
                 raise
             log.exception("model %s failed to score; answering from the fallback", loaded.version)
-            answers = self._decide(features, facts, None, now, deadlines_us)
+            answers = self._decide(features, facts, None, now, deadlines_us, gaps=gaps)
         texts = [a.model_dump_json() for a in answers] if as_json else []
         self._record(answers, now, claim_ids, texts or None)
         return answers, texts
@@ -207,17 +265,23 @@ class Service:
         now: int,
         deadlines_us: Mapping[str, int] | None,
         explain: Literal["every", "acted"] = "every",
+        gaps: Mapping[str, str] | None = None,
     ) -> list[ScoreAnswer]:
-        return decide(
-            features,
-            facts,
-            loaded=loaded,
-            policy=self.policy,
-            feature_set_ref=FEATURE_SET.ref,
-            now_us=now,
-            deadlines_us=deadlines_us,
-            explain=explain,
-        )
+        def answer(rows: FeatureRows, use_model: bool) -> list[ScoreAnswer]:
+            return decide(
+                rows,
+                facts,
+                loaded=loaded if use_model else None,
+                policy=self.policy,
+                feature_set_ref=FEATURE_SET.ref,
+                now_us=now,
+                deadlines_us=deadlines_us,
+                explain=explain,
+            )
+
+        if gaps:  # points whose arrival cannot be dated: the fallback answers them
+            return calendar_gap.decide_split(features, gaps, answer)
+        return answer(features, True)
 
     def _record(
         self,
@@ -233,9 +297,66 @@ class Service:
         record_decisions(self.engine, answers, scored_at_us=now, claims=claims, answer_json=texts)
 
 
+def _check_after_sale(points: Sequence[tuple[str, int]], facts: Mapping[str, TxFacts]) -> None:
+    """422 for a point scored before its own transaction happened."""
+    for tx_id, as_of in points:
+        fact = facts.get(tx_id)
+        if fact is not None and fact.ts_us is not None and as_of < fact.ts_us:
+            raise ApiError(
+                422,
+                f"as_of {_iso(as_of)} for {tx_id} is before the transaction itself "
+                f"({_iso(fact.ts_us)}): nothing about it is known yet",
+            )
+
+
+#: what makes a claim the same claim: a claim_id filed again with other values is refused
+_CLAIM_IDENTITY = ("tx_id", "merchant_id", "claimed_amount_fen")
+
+
+def _check_claim(body: ClaimRequest, fact: TxFacts, filed_at_us: int) -> None:
+    """422 for a claim that cannot be about its transaction, before anything is stored."""
+    if body.merchant_id != fact.merchant_id:
+        raise ApiError(422, f"merchant_id {body.merchant_id} is not the merchant of {body.tx_id}")
+    if body.claimed_amount_fen > fact.amount_fen:
+        raise ApiError(
+            422, f"claimed_amount_fen {body.claimed_amount_fen} is more than {body.tx_id}'s amount"
+        )
+    if fact.ts_us is not None and filed_at_us < fact.ts_us:
+        raise ApiError(
+            422, f"filed_at {_iso(filed_at_us)} is before the transaction ({_iso(fact.ts_us)})"
+        )
+    if filed_at_us > now_us() + _FUTURE_SLACK_US:
+        raise ApiError(422, "filed_at is more than 5 minutes ahead of the server's clock")
+
+
+def _claim_content(claim_id: str, answer: ScoreAnswer) -> Any:
+    zh, en = merchant_message(answer)
+    claim = ClaimAnswer(claim_id=claim_id, score=answer, message=MerchantMessage(zh=zh, en=en))
+    return claim.model_dump(mode="json")
+
+
+def _http_reason(exc: StarletteHTTPException) -> str:
+    """The reason of a framework error, said plainly (FastAPI's 400 for a body it could not
+    read names no cause)."""
+    cause = exc.__cause__
+    if exc.status_code == 400 and isinstance(cause, UnicodeDecodeError):
+        return f"the body is not valid UTF-8 (byte {cause.start}): JSON must be UTF-8"
+    if exc.status_code == 400 and isinstance(cause, RecursionError):
+        return "the body's JSON nests too deeply to read"
+    if exc.status_code == 400 and cause is not None:
+        return f"the body could not be read as JSON: {type(cause).__name__}"
+    return str(exc.detail)
+
+
+def _iso(us: int) -> str:
+    return dt.datetime.fromtimestamp(us / 1e6, tz=TIMEZONE).isoformat()
+
+
 def _problem(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
-    # an error may quote an id the caller sent: mask anything shaped like a card number
-    content = json.loads(mask_pans(json.dumps(jsonable_encoder(detail), ensure_ascii=False)))
+    # an error may quote an id the caller sent: mask anything shaped like a card number; a lone
+    # surrogate it quotes (a field name of the request) cannot be sent as UTF-8: "?" instead
+    text = json.dumps(jsonable_encoder(detail), ensure_ascii=False)
+    content = json.loads(mask_pans(text).encode("utf-8", "replace").decode("utf-8"))
     return JSONResponse(
         status_code=status,
         content={"detail": content, "request_id": request_id.get()},
@@ -284,14 +405,16 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     """The API for `settings` (default: from the environment)."""
     settings = settings or Settings.from_env()
     engine = engine or make_engine(settings.database_url)
+    apply_timeouts(engine, timeout_seconds=settings.db_timeout_seconds)
     metrics = Metrics()
     models = ModelManager.for_settings(
         settings, on_change=lambda current: _model_changed(metrics, current)
     )
+    calendar = calendar_gap.install_schedule(settings.calendar_schedule)
     service = Service(
         settings=settings,
         engine=engine,
-        online=OnlineFeatures(engine),
+        online=OnlineFeatures(engine, calendar=calendar),
         models=models,
         policy=load_policy(settings.policy_path),
         keys=KeyCache(engine),
@@ -305,9 +428,15 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         upgrade(engine)
         for name, scopes, key in parse_bootstrap(settings.bootstrap_keys):
             ensure_key(engine, name=name, scopes=scopes, key=key)
-        if not models.refresh():  # a change settles the heap itself
-            _settle_heap()
+        # the model loads in the background, never holding start-up on the registry: until
+        # it arrives the fallback answers and readiness says why (`ModelManager.start`)
         models.start(settings.model_poll_seconds)
+        if settings.model_startup_wait_seconds > 0:
+            await anyio.to_thread.run_sync(
+                models.wait_first_attempt, settings.model_startup_wait_seconds
+            )
+        if models.current is None:  # a model's arrival settles the heap itself
+            _settle_heap()
         try:
             yield
         finally:
@@ -321,11 +450,17 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         responses={k: v for k, v in _ERRORS.items() if k in (400, 413, 503)},
     )
     app.state.service = service
+    # inner first: the envelope (request id, access log, catch-all 500) wraps admission
+    app.add_middleware(Admission, limit=settings.admitted, paths=_SCORING_PATHS, shed=metrics.shed)
     app.add_middleware(RequestEnvelope, metrics=metrics, max_body_bytes=settings.max_body_bytes)
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return _problem(exc.status, exc.detail)
+        return _problem(exc.status, exc.detail, exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _problem(exc.status_code, _http_reason(exc), dict(exc.headers or {}) or None)
 
     @app.exception_handler(AuthError)
     async def _auth_error(_: Request, exc: AuthError) -> JSONResponse:
@@ -343,13 +478,66 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @app.exception_handler(DBAPIError)
     async def _database(_: Request, exc: DBAPIError) -> JSONResponse:
-        log.error("database error: %s", type(exc.orig).__name__ if exc.orig else exc)
-        return _problem(503, "the database is unavailable; retry later", {"Retry-After": "5"})
+        driver = type(exc.orig).__name__ if exc.orig else type(exc).__name__
+        # a value the database refuses is the request's fault: 4xx, not a retry
+        if isinstance(exc, DataError):
+            log.info("database refused a value: %s", driver)
+            return _problem(
+                422,
+                "a value does not fit the database (a number out of range, or a character it "
+                f"cannot store such as NUL): {driver}",
+            )
+        if isinstance(exc, IntegrityError):
+            log.info("database constraint refused the request: %s", driver)
+            return _problem(409, "the request conflicts with a stored row; retry it")
+        if isinstance(exc, ProgrammingError):
+            raise exc  # our bug, not the database's trouble: the catch-all 500 logs it
+        log.error("database error: %s", driver)
+        return _problem(
+            503, "the database is unavailable, slow or locked; retry later", {"Retry-After": "2"}
+        )
+
+    @app.exception_handler(PoolTimeoutError)
+    async def _pool(_: Request, exc: PoolTimeoutError) -> JSONResponse:
+        log.error("no database connection free: %s", exc)
+        return _problem(503, "no database connection is free; retry later", {"Retry-After": "2"})
+
+    @app.exception_handler(UnicodeEncodeError)
+    async def _surrogate(_: Request, exc: UnicodeEncodeError) -> JSONResponse:
+        # JSON's \ud800 escapes decode to lone surrogates, which no database stores as text
+        return _problem(
+            422, "a text value holds a lone surrogate (\\ud800-\\udfff): not Unicode text"
+        )
 
     # -- operations ------------------------------------------------------------------------
+    # async, without the thread pool: they answer while every request thread is busy
     @app.get("/healthz", tags=["operations"], summary="The process is up.")
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    # one thread of its own for the readiness check: a stuck check does not take a request
+    # thread, and the next probe waits at most `_READY_TIMEOUT_S`
+    ready_limiter = anyio.CapacityLimiter(1)
+
+    def database_check() -> str:
+        with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.exec_driver_sql(
+                    f"SET LOCAL statement_timeout = {int(_READY_TIMEOUT_S * 1000)}"
+                )
+            conn.execute(text("SELECT 1"))
+        return "ok"
+
+    async def database_ready() -> str:
+        try:
+            with anyio.fail_after(_READY_TIMEOUT_S):
+                return await anyio.to_thread.run_sync(
+                    database_check, limiter=ready_limiter, abandon_on_cancel=True
+                )
+        except TimeoutError:
+            return f"no answer within {_READY_TIMEOUT_S:g} s"
+        except DBAPIError as exc:
+            return f"unreachable: {type(exc.orig).__name__}"
 
     @app.get(
         "/readyz",
@@ -357,20 +545,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         summary="A model is loaded and the database answers.",
         responses={503: {"description": "Not ready: see `checks`."}},
     )
-    def readyz() -> JSONResponse:
+    async def readyz() -> JSONResponse:
         checks: dict[str, Any] = {}
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            checks["database"] = "ok"
-        except DBAPIError as exc:
-            checks["database"] = f"unreachable: {type(exc.orig).__name__}"
+        checks["database"] = await database_ready()
         current = models.current
-        checks["model"] = (
-            f"{current.name} v{current.version}"
-            if current
-            else f"none (fallback answers): {models.last_error or 'no champion'}"
-        )
+        checks["model"] = models.describe()
         ready = checks["database"] == "ok" and current is not None
         return JSONResponse(
             status_code=200 if ready else 503,
@@ -402,7 +581,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         if sum(len(r) for r in rows.values()) > settings.max_batch:
             raise ApiError(422, f"at most {settings.max_batch} rows per request")
         with engine.begin() as conn:
-            result = ingest(conn, {k: v for k, v in rows.items() if v}, request_id=request_id.get())
+            result = ingest(
+                conn,
+                {k: v for k, v in rows.items() if v},
+                request_id=request_id.get(),
+                window=settings.time_window,
+            )
         for r in result.rejected:
             metrics.rejected_rows.labels(r.table).inc()
         return _ingest_answer(result)
@@ -429,7 +613,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         else:
             row = body.transaction.model_dump(mode="json")
             with engine.begin() as conn:
-                result = ingest(conn, {"transactions": [row]}, request_id=request_id.get())
+                result = ingest(
+                    conn,
+                    {"transactions": [row]},
+                    request_id=request_id.get(),
+                    window=settings.time_window,
+                )
             if result.rejected:
                 rejected = result.rejected[0]
                 raise ApiError(
@@ -468,10 +657,16 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         responses={
             **{k: v for k, v in _ERRORS.items() if k in (401, 403)},
             404: {"model": Problem, "description": "No such transaction."},
-            409: {"model": Problem, "description": "A request with this key is in flight."},
+            409: {
+                "model": Problem,
+                "description": "A request with this key is in flight, or this claim_id is "
+                "already filed with another tx_id, merchant_id or claimed_amount_fen.",
+            },
             422: {
                 "model": Problem,
-                "description": "Bad body, or this Idempotency-Key was used with another body.",
+                "description": "Bad body; this Idempotency-Key was used with another body; or "
+                "the claim does not fit its transaction (another merchant, more than its "
+                "amount, filed before it or more than 5 minutes ahead of the server's clock).",
             },
         },
     )
@@ -483,7 +678,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             Header(
                 min_length=1,
                 max_length=128,
-                description="Unique per claim; a retry with the same key gets the same answer.",
+                description="Unique per request; a retry with the same key gets the same "
+                "answer. The same claim_id under another key gets the claim's first answer.",
             ),
         ],
     ) -> JSONResponse:
@@ -538,21 +734,43 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         facts = service.facts([body.tx_id])
         if not facts:
             raise ApiError(404, f"unknown tx_id: {body.tx_id}")
+        as_of = epoch_us(filed_at)
+        _check_claim(body, facts[body.tx_id], as_of)
+        # one decision per claim: the same claim under another Idempotency-Key (a client that
+        # lost its key) gets the claim's answer; another claim under its id is refused
+        filed = service.filed_claim(claim_id)
+        if filed is not None:
+            differs = [n for n in _CLAIM_IDENTITY if filed[n] != getattr(body, n)]
+            if differs:
+                raise ApiError(
+                    409,
+                    f"claim_id {claim_id} is already filed with another {', '.join(differs)}; "
+                    "a new claim needs a new claim_id",
+                )
+            existing = service.claim_answer(claim_id)
+            if existing is not None:
+                return 200, _claim_content(claim_id, existing[1])
         with engine.begin() as conn:
-            result = ingest(conn, {"claims": [row]}, request_id=request_id.get())
+            result = ingest(
+                conn, {"claims": [row]}, request_id=request_id.get(), window=settings.time_window
+            )
         if result.rejected:
             raise ApiError(422, "; ".join(result.rejected[0].reasons))
-        as_of = epoch_us(filed_at)
         deadline = as_of + int(service.policy.sla_hours * US_HOUR)
-        answer = service.score(
-            [(body.tx_id, as_of)],
-            deadlines_us={body.tx_id: deadline},
-            claim_ids={body.tx_id: claim_id},
-            facts=facts,
-        )[0]
-        zh, en = merchant_message(answer)
-        claim = ClaimAnswer(claim_id=claim_id, score=answer, message=MerchantMessage(zh=zh, en=en))
-        return 200, claim.model_dump(mode="json")
+        try:
+            answer = service.score(
+                [(body.tx_id, as_of)],
+                deadlines_us={body.tx_id: deadline},
+                claim_ids={body.tx_id: claim_id},
+                facts=facts,
+            )[0]
+        except IntegrityError:
+            # a concurrent request under another key recorded this claim's decision first
+            existing = service.claim_answer(claim_id)
+            if existing is None:
+                raise
+            answer = existing[1]
+        return 200, _claim_content(claim_id, answer)
 
     # -- administration --------------------------------------------------------------------
     @app.post(

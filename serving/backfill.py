@@ -14,6 +14,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from features import FEATURE_SET, build_features, load_history, scoring_points
+from risk_model import ModelLoadError
 from serving.db import now_us
 from serving.models import LoadedModel, ModelManager
 from serving.policy import RoutingPolicy, load_policy
@@ -46,13 +47,15 @@ def score_folder(
     progress: Callable[[str], None] = _noop,
     chunk: int = 20_000,
     record_to: Engine | None = None,
+    require_model: bool = False,
 ) -> BackfillResult:
     """Score every point of `data_dir`'s scoring population at its own scoring time.
 
     The model is `model_version` of the registered model, or the alias's (champion); with
     neither loadable, the rules fallback answers, as in the API. With `record_to`, review and
     hold answers are also recorded in that database's `decisions` table (the review queue's
-    source), as the API records its own.
+    source), as the API records its own. `require_model`: raise `ModelLoadError` instead of
+    answering from the fallback (before anything is scored or recorded).
     """
     policy = policy or load_policy(settings.policy_path)
     manager = ModelManager.for_settings(settings)
@@ -63,6 +66,11 @@ def score_folder(
     else:
         manager.refresh()
         loaded = manager.current
+    if loaded is None and require_model:
+        raise ModelLoadError(
+            path=settings.model_cache,
+            detail=f"no usable model ({manager.last_error or 'no champion'})",
+        )
     progress(f"loading the history from {data_dir}")
     history = load_history(data_dir)
     points = scoring_points(history).select("tx_id", "as_of")

@@ -1,7 +1,9 @@
 """The API's database: the contract tables (history), the online feature tables and its own.
 
 SQLAlchemy Core throughout. SQLite runs in WAL mode with a busy timeout so readers never block
-the writer; PostgreSQL is the production store. The schema is owned by Alembic
+the writer; PostgreSQL is the production store. Every connection of the API waits at most
+`timeout_seconds` for a statement or a lock (`apply_timeouts`), so a held lock gives a 503, not
+a request that hangs. The schema is owned by Alembic
 (`serving/migrations`): `upgrade(engine)` brings any database to the latest revision.
 """
 
@@ -36,6 +38,7 @@ __all__ = [
     "QUARANTINE",
     "SERVING_METADATA",
     "US_HOUR",
+    "apply_timeouts",
     "epoch_us",
     "make_engine",
     "now_us",
@@ -103,6 +106,8 @@ DECISIONS = Table(
     Column("answer_json", Text, nullable=False),
     Index("ix_decisions_tx", "tx_id"),
     Index("ix_decisions_decision_scored", "decision", "scored_at"),
+    # one decision per claim, whatever Idempotency-Keys it came under (NULLs do not clash)
+    Index("ux_decisions_claim", "claim_id", unique=True),
 )
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -128,6 +133,7 @@ def epoch_us(when: dt.datetime) -> int:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL: readers do not block the writer; busy_timeout: a second writer waits, not fails
+    # (`apply_timeouts` bounds that wait for the API's engine)
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
@@ -149,6 +155,33 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
+def apply_timeouts(engine: Engine, *, timeout_seconds: float) -> None:
+    """Make every new connection of `engine` give up after `timeout_seconds` on a statement or
+    a lock (PostgreSQL `statement_timeout` and `lock_timeout`, SQLite `busy_timeout`).
+
+    Idle pooled connections are closed (one checked out stays its holder's), so that none
+    without the timeouts serves a request.
+    """
+    ms = max(1, round(timeout_seconds * 1000))
+    dialect = engine.dialect.name
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        if dialect == "postgresql":
+            cursor.execute(f"SET statement_timeout = {ms}")
+            cursor.execute(f"SET lock_timeout = {ms}")
+        elif dialect == "sqlite":
+            cursor.execute(f"PRAGMA busy_timeout={ms}")
+        cursor.close()
+        if dialect == "postgresql":
+            # psycopg opens a transaction for the SETs: end it, so the pool's reset is a no-op
+            dbapi_connection.commit()
+
+    # after the engine's own connect hooks (SQLite's pragmas set a longer busy timeout)
+    event.listen(engine, "connect", on_connect)
+    engine.dispose()
+
+
 def alembic_config(engine: Engine | None = None) -> Config:
     """Alembic's configuration, pointing at the packaged migrations."""
     config = Config()
@@ -158,6 +191,9 @@ def alembic_config(engine: Engine | None = None) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Migrate the database behind `engine` to `revision` (idempotent)."""
-    command.upgrade(alembic_config(engine), revision)
+def upgrade(engine: Engine, revision: str = "head", *, grant_to: str | None = None) -> None:
+    """Migrate the database behind `engine` to `revision` (idempotent); with `grant_to`, grant
+    that PostgreSQL role the API's privileges in the same transaction (`serving.grants`)."""
+    config = alembic_config(engine)
+    config.attributes["grant_to"] = grant_to
+    command.upgrade(config, revision)

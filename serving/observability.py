@@ -100,6 +100,11 @@ class Metrics:
             ["table"],
             registry=self.registry,
         )
+        self.shed = Counter(
+            "settlewatch_shed_requests",
+            "Scoring requests answered 503 at once: the worker had its limit admitted.",
+            registry=self.registry,
+        )
         self.model_info = Gauge(
             "settlewatch_model_version",
             "The model version in use (1 on the label of the current one).",
@@ -109,7 +114,11 @@ class Metrics:
 
 
 class RequestEnvelope:
-    """Request id, body size limit, latency metric and one access log line per request."""
+    """Request id, body size limit, latency metric and one access log line per request.
+
+    An exception nothing else handled is logged here with its traceback and answered 500 with a
+    body that says nothing internal, so that even a bug's answer is JSON with the request id.
+    """
 
     def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body_bytes: int) -> None:
         self.app = app
@@ -122,7 +131,9 @@ class RequestEnvelope:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        rid = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
+        # echoed in answers and logs: a card number sent as an id is cut like any other
+        rid = mask_pans(headers.get(b"x-request-id", b"").decode("latin-1")[:64])
+        rid = rid or uuid.uuid4().hex
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500
@@ -144,9 +155,12 @@ class RequestEnvelope:
                     raise BodyTooLargeError
             return message
 
+        started_response = False
+
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
+                started_response = True
                 status = int(message["status"])
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
@@ -157,6 +171,11 @@ class RequestEnvelope:
         except BodyTooLargeError:
             status = 413
             await self._too_large(send, rid)
+        except Exception:
+            self.log.exception("unhandled error in %s %s", scope["method"], scope.get("path"))
+            status = 500
+            if not started_response:
+                await self._internal_error(send, rid)
         finally:
             self._done(scope, status, started)
             request_id.reset(token)
@@ -169,6 +188,23 @@ class RequestEnvelope:
             {
                 "type": "http.response.start",
                 "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"x-request-id", rid.encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def _internal_error(self, send: Send, rid: str) -> None:
+        body = json.dumps(
+            {"detail": "internal error; it is logged under this request_id", "request_id": rid}
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 500,
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
-from data_contracts import CLAIMS, TRANSACTIONS
+from data_contracts import CLAIMS, TIMEZONE, TRANSACTIONS
 from data_contracts.api_models import ContractRow, row_model
+from data_contracts.tables import MAX_AMOUNT_FEN
 
 __all__ = [
     "BatchScoreRequest",
@@ -31,6 +32,25 @@ if TYPE_CHECKING:
     TransactionRow = ContractRow
 else:
     TransactionRow = row_model(TRANSACTIONS)
+
+
+def _representable(value: dt.datetime) -> dt.datetime:
+    # answers give times in Beijing time: one that leaves datetime's range there
+    # (0001-01-01T00:00:00+14:00, 9999-12-31T23:59:59-10:00) has no answer
+    try:
+        value.astimezone(TIMEZONE)
+    except OverflowError:
+        raise ValueError("lies outside years 1-9999 in Beijing time") from None
+    return value
+
+
+#: an aware time that Beijing time can represent
+Moment = Annotated[AwareDatetime, AfterValidator(_representable)]
+
+_AS_OF_DOC = (
+    "Scoring time, with its offset; default now. At most 5 minutes ahead of the server's clock "
+    "(clock skew) and not before the transaction's own time: otherwise 422."
+)
 
 
 class _Strict(BaseModel):
@@ -86,7 +106,7 @@ class ScoreById(_Strict):
     """Score a transaction already ingested."""
 
     tx_id: str = Field(pattern=_ID)
-    as_of: AwareDatetime | None = Field(default=None, description="Scoring time; default now.")
+    as_of: Moment | None = Field(default=None, description=_AS_OF_DOC)
 
 
 class ScoreTransaction(_Strict):
@@ -97,7 +117,7 @@ class ScoreTransaction(_Strict):
     """
 
     transaction: TransactionRow = Field(description="A transactions row of the data contract.")
-    as_of: AwareDatetime | None = Field(default=None, description="Scoring time; default now.")
+    as_of: Moment | None = Field(default=None, description=_AS_OF_DOC)
 
 
 ScoreRequest = ScoreById | ScoreTransaction
@@ -105,7 +125,7 @@ ScoreRequest = ScoreById | ScoreTransaction
 
 class BatchItem(_Strict):
     tx_id: str = Field(pattern=_ID)
-    as_of: AwareDatetime | None = None
+    as_of: Moment | None = Field(default=None, description=_AS_OF_DOC)
 
 
 class BatchScoreRequest(_Strict):
@@ -157,6 +177,11 @@ class ScoreAnswer(BaseModel):
     )
     eta_p50: dt.datetime | None
     eta_p90: dt.datetime | None
+    eta_unknown_reason: str | None = Field(
+        default=None,
+        description="Set when the arrival cannot be dated (a year the working-day calendar "
+        "does not know): P50/P90 are then null and the rules fallback answers.",
+    )
     top_reasons: list[TopReason]
     anomaly_score: float | None
     routing: list[str] = Field(description="Why the policy decided as it did.")
@@ -180,8 +205,14 @@ class ClaimRequest(_Strict):
     claim_id: str | None = Field(default=None, pattern=_ID, description=_CLAIM_DOC["claim_id"])
     tx_id: str = Field(pattern=_ID, description=_CLAIM_DOC["tx_id"])
     merchant_id: str = Field(pattern=_ID, description=_CLAIM_DOC["merchant_id"])
-    filed_at: AwareDatetime | None = Field(default=None, description=_CLAIM_DOC["filed_at"])
-    claimed_amount_fen: int = Field(ge=1, description=_CLAIM_DOC["claimed_amount_fen"])
+    filed_at: Moment | None = Field(
+        default=None,
+        description=_CLAIM_DOC["filed_at"]
+        + " At most 5 minutes ahead of the server's clock, not before the transaction: else 422.",
+    )
+    claimed_amount_fen: int = Field(
+        ge=1, le=MAX_AMOUNT_FEN, description=_CLAIM_DOC["claimed_amount_fen"]
+    )
     channel: Literal[CLAIMS.column("channel").values] = Field(  # type: ignore[valid-type]
         description=_CLAIM_DOC["channel"]
     )

@@ -49,6 +49,9 @@ class TxFacts:
     terminal_id: str
     card_token: str
     amount_fen: int
+    #: the transaction's own time (epoch µs): no point may be scored before it; None when the
+    #: caller did not read it (a backfill's points are the population's, after their sales)
+    ts_us: int | None = None
 
 
 @dataclass(frozen=True)

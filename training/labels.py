@@ -80,7 +80,8 @@ def split_periods(
     if usable <= 0 or not 0 < validation_share + test_share < 1:
         raise ValueError(
             f"window of {(cutoff_us - start_us) / US_DAY:.1f} days is too short "
-            f"for three gaps of {gap_days} days"
+            f"for three gaps of {gap_days} days: training needs more than {3 * gap_days:g} "
+            "days from the first scoring point to the cutoff (a history of at least 31 days)"
         )
     test_len = int(usable * test_share)
     val_len = int(usable * validation_share)
