@@ -6,12 +6,17 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 DATA ?= data/sim
+# what pip cannot install: Debian's Chromium (the browser tests drive it through Playwright;
+# nothing is downloaded at run time) and a CJK font for the Chinese pages' screenshots
+SYSTEM_PACKAGES := chromium fonts-wqy-microhei
+# Great Expectations would otherwise send usage analytics from every test run
+export GX_ANALYTICS_ENABLED ?= False
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint typecheck contracts unit integration clean
+.PHONY: help install system-packages run test lint typecheck contracts unit integration clean
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 install: $(STAMP) ## Create .venv with settlewatch and its tools (no-op when nothing changed)
 
@@ -21,8 +26,26 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	@touch $(STAMP)
 
-run: install ## Simulate, validate, train, load and score, then serve the API and analyst pages on $(PORT)
-	$(BIN)/settlewatch simulate --out $(DATA) --merchants 200 --days 90 --start 2026-01-05 --seed 1
+system-packages: ## Install the Debian packages the browser tests need (as root; else says how)
+	@missing=""; \
+	for pkg in $(SYSTEM_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q 'install ok installed' \
+			|| missing="$$missing $$pkg"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" -ne 0 ]; then \
+		echo "make test needs Debian packages that pip cannot install:$$missing; run:" >&2; \
+		echo "  sudo apt-get update && sudo apt-get install -y$$missing" >&2; \
+		exit 1; \
+	fi; \
+	echo "installing$$missing (apt-get)"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -qq && apt-get install -y -qq$$missing >/dev/null
+
+run: install ## Simulate the 90 days to today, validate, train, load and score, then serve the API and analyst pages on $(PORT)
+	@# the history ends today (Beijing time), or on the last day the holiday calendar allows
+	$(BIN)/settlewatch simulate --out $(DATA) --merchants 200 --days 90 --end today --fit-calendar \
+		--seed 1
 	$(BIN)/settlewatch validate $(DATA) --quarantine data/quarantine --out data/valid
 	@# the first version becomes champion; a later one only if it beats the champion
 	$(BIN)/settlewatch train data/valid --register --promote --metrics-out data/metrics.json
@@ -43,7 +66,7 @@ run: install ## Simulate, validate, train, load and score, then serve the API an
 	echo "analyst pages:      http://127.0.0.1:$(PORT)/review/  (user: lead  password: $$pw)"; \
 	echo; \
 	SETTLEWATCH_DATABASE_URL=sqlite:///data/settlewatch.db SETTLEWATCH_API_KEYS="demo:admin:$$key" \
-		SETTLEWATCH_LOG_JSON=0 $(BIN)/settlewatch serve --host 127.0.0.1 --port $(PORT)
+		SETTLEWATCH_LOG_JSON=0 SETTLEWATCH_ENV=development $(BIN)/settlewatch serve --host 127.0.0.1 --port $(PORT)
 
 lint: install ## ruff lint and format check
 	$(BIN)/ruff check .
@@ -58,10 +81,10 @@ contracts: install ## import-linter: the dependency arrows between packages
 unit: install ## Unit tests only
 	$(BIN)/pytest -n 2 -m 'not integration'; rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
 
-integration: install ## Integration tests only (real services)
+integration: system-packages install ## Integration tests only (real services)
 	$(BIN)/pytest -n 2 -m integration; rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
 
-test: lint typecheck contracts ## Install and run every check and every test tier
+test: system-packages lint typecheck contracts ## Install and run every check and every test tier
 	$(BIN)/pytest -n 2; rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
 
 clean: ## Remove the virtualenv, caches and generated data

@@ -28,6 +28,11 @@ settlewatch computes each transaction's features from the stored history (SQLite
 scoring; `mlflow models serve` gets the precomputed features of the same transaction, so it
 does less work per request. Prints a Markdown table.
 
+Relative paths work from any folder: `--data`, `--db` and a `sqlite:///relative.db` (or a
+plain folder) `--tracking-uri` are made absolute before the servers start, since they run in a
+scratch folder. A server that exits during start-up ends the run at once with its last log
+line.
+
 `--profile` starts no server: it builds the API in this process on a copy of `--db` and calls
 it through ASGI (routing, validation, the thread pool, the access log: all but the HTTP
 parsing), `--requests` single scores of the latest scoring points in time order, then
@@ -73,17 +78,62 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait(url: str, seconds: float = 300) -> None:
+def absolute_store_uri(uri: str, base: Path | None = None) -> str:
+    """`uri` with a relative SQLite file or local folder made absolute against `base` (the
+    working folder): the servers run in a scratch folder, where a relative store is empty."""
+    base = base or Path.cwd()
+    for prefix in ("sqlite:///", "file://"):
+        if uri.startswith(prefix):
+            rest = uri[len(prefix) :]
+            if not rest or rest.startswith("/") or rest.startswith(":memory:"):
+                return uri
+            path, sep, query = rest.partition("?")
+            return f"{prefix}{(base / path).resolve()}{sep}{query}"
+    if "://" in uri or uri.startswith("databricks"):
+        return uri  # a server (http, postgresql, ...): nothing local to resolve
+    return str((base / uri).resolve())  # a plain folder: MLflow's file store
+
+
+def _last_line(log: Path) -> str:
+    try:
+        lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "(no log)"
+    return lines[-1] if lines else "(empty log)"
+
+
+#: one server to wait for: (name, readiness URL, its process, its log file)
+Server = tuple[str, str, subprocess.Popen[Any], Path]
+
+
+def wait_ready(servers: list[Server], *, seconds: float = 300) -> None:
+    """Return once every server's URL answers 200; one that exits first ends the run at once
+    (the others may still be loading: a dead one is not waited for behind them)."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise SystemExit(f"{url} did not become ready")
+    waiting = list(servers)
+    while waiting and time.monotonic() < deadline:
+        for server in list(waiting):
+            name, url, proc, log = server
+            code = proc.poll()
+            if code is not None:
+                raise SystemExit(
+                    f"{name} exited with code {code} during start-up; its last log line "
+                    f"({log}): {_last_line(log)}"
+                )
+            try:
+                with urllib.request.urlopen(url, timeout=2) as reply:
+                    if reply.status == 200:
+                        waiting.remove(server)
+            except OSError:
+                pass
+        if waiting:
+            time.sleep(0.5)
+    if waiting:
+        name, url, _, log = waiting[0]
+        raise SystemExit(
+            f"{name}: {url} not ready after {seconds:.0f} s; its last log line ({log}): "
+            f"{_last_line(log)}"
+        )
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -283,6 +333,7 @@ async def _profile(args: argparse.Namespace, points: pl.DataFrame, work: Path) -
         tracking_uri=args.tracking_uri,
         model_cache=work / "cache",
         model_poll_seconds=0,
+        model_startup_wait_seconds=300,  # the profile needs the model, not the fallback
         bootstrap_keys=f"bench:score:{KEY}",
     )
     app = create_app(settings, engine=engine)
@@ -386,6 +437,10 @@ def main() -> None:
         help="also serve the API with the points' features given (benchmarks/_ceiling.py)",
     )
     args = parser.parse_args()
+    # the servers run in a scratch folder: give them nothing relative
+    args.data = args.data.resolve()
+    args.db = args.db.resolve() if args.db is not None else None
+    args.tracking_uri = absolute_store_uri(args.tracking_uri)
 
     from features import build_features, load_history, scoring_points
     from features.online import write_history
@@ -435,7 +490,8 @@ def main() -> None:
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     p_ours, p_theirs = _port(), _port()
-    logs = [(work / "ours.log").open("w"), (work / "mlflow.log").open("w")]
+    log_paths = [work / "ours.log", work / "mlflow.log"]
+    logs = [path.open("w") for path in log_paths]
     servers = [
         subprocess.Popen(
             [BIN / "settlewatch", "serve", "--port", str(p_ours), "--workers", str(args.workers)],
@@ -456,7 +512,8 @@ def main() -> None:
             "SETTLEWATCH_BENCH_FEATURES": str(work / "given.parquet"),
             "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
         }
-        logs.append((work / "given.log").open("w"))
+        log_paths.append(work / "given.log")
+        logs.append(log_paths[-1].open("w"))
         servers.append(
             subprocess.Popen(
                 [sys.executable, "-m", "benchmarks._ceiling", str(p_given), str(args.workers)],
@@ -464,10 +521,16 @@ def main() -> None:
             )
         )  # fmt: skip
     try:
-        _wait(f"http://127.0.0.1:{p_ours}/readyz")
-        _wait(f"http://127.0.0.1:{p_theirs}/ping")
+        ready: list[Server] = [
+            ("settlewatch serve", f"http://127.0.0.1:{p_ours}/readyz", servers[0], log_paths[0]),
+            ("mlflow models serve", f"http://127.0.0.1:{p_theirs}/ping", servers[1], log_paths[1]),
+        ]
         if args.ceiling:
-            _wait(f"http://127.0.0.1:{p_given}/readyz")
+            ready.append(
+                ("the ceiling server", f"http://127.0.0.1:{p_given}/readyz", servers[2],
+                 log_paths[2])
+            )  # fmt: skip
+        wait_ready(ready)
         headers = {"Authorization": f"Bearer {KEY}"}
         score_url = f"http://127.0.0.1:{p_ours}/v1/score"
         mlflow_url = f"http://127.0.0.1:{p_theirs}/invocations"

@@ -21,10 +21,13 @@ class CalendarRangeError(FeatureError):
 
     def __init__(self, *, day: dt.date, first_year: int, last_year: int) -> None:
         self.day = day
+        self.first_year = first_year
+        self.last_year = last_year
         super().__init__(
-            f"{day} is outside the working-day calendar ({first_year}-{last_year}); "
-            "supply that year's published holiday schedule (features.settlement_calendar."
-            "load_schedule) or upgrade chinese-calendar"
+            f"{day} is outside the working-day calendar ({first_year}-{last_year}); supply "
+            f"{day.year}'s published holiday schedule as a calendar schedule file "
+            "(--calendar-schedule FILE or SETTLEWATCH_CALENDAR_SCHEDULE; format in README, "
+            "'The settlement calendar') or upgrade chinese-calendar"
         )
 
 

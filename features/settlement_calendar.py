@@ -13,16 +13,38 @@ settlement mode and calendar, then the receiving bank's credit time:
 Money is overdue when not credited by expected arrival + grace (assumed 2 hours).
 
 Working days come from the `chinese-calendar` package, which knows the years up to its release.
-For a later year an operator supplies the published schedule as data (`load_schedule`); a date
-outside both raises `CalendarRangeError` that names the date and the years known.
+For a later year an operator supplies the State Council's published schedule as a JSON file
+(`load_schedule`, format below); a date outside both raises `CalendarRangeError` that names the
+date and the years known. The process's calendar is `default_calendar()`: the package's, or the
+one an entry point installed with `install_calendar` (the CLI's `--calendar-schedule`, the API's
+`SETTLEWATCH_CALENDAR_SCHEDULE`), so that every pipeline of the process agrees on it.
+
+The schedule file (format `settlewatch-calendar/1`)::
+
+    {
+      "format": "settlewatch-calendar/1",
+      "source": "where the schedule was published (free text, optional)",
+      "years": {
+        "2027": {
+          "holidays": {"New Year's Day": ["2027-01-01"], "Spring Festival": ["2027-02-06"]},
+          "workdays": ["2027-02-20"]
+        }
+      }
+    }
+
+`holidays` names each public holiday and lists its days off (weekend days inside the block
+included); `workdays` lists the make-up working days (调休), which must be Saturdays or Sundays.
+In a listed year every other weekday works and every other weekend day rests. A listed year
+replaces the package's for that year; the years must follow on from the package's last one
+without a gap, so that "known" is one range of years.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field
-from functools import cache
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +58,15 @@ from features.errors import CalendarRangeError, FeatureError
 
 __all__ = [
     "BANK_TIERS",
+    "SCHEDULE_FORMAT",
     "SettlementRules",
     "WorkdayCalendar",
+    "default_calendar",
     "expected_arrival_one",
     "expected_arrival_us",
+    "install_calendar",
     "load_schedule",
+    "package_years",
 ]
 
 I64 = npt.NDArray[np.int64]
@@ -67,7 +93,8 @@ class SettlementRules:
         return np.asarray(np.round(hours[tier_index] * US_HOUR), dtype=np.int64)
 
 
-def _known_years() -> tuple[int, int]:
+def package_years() -> tuple[int, int]:
+    """The first and last year the `chinese-calendar` package knows."""
     years = {d.year for d in chinese_calendar.holidays} | {
         d.year for d in chinese_calendar.workdays
     }
@@ -80,17 +107,27 @@ class WorkdayCalendar:
 
     `extra_workdays` and `extra_holidays` cover whole years beyond the package (a year listed
     in `extra_years` is known: its weekdays work unless listed as holidays, its weekend days
-    rest unless listed as make-up working days).
+    rest unless listed as make-up working days); `holiday_names` names the holidays' days.
     """
 
     extra_years: frozenset[int] = frozenset()
     extra_workdays: frozenset[dt.date] = frozenset()
     extra_holidays: frozenset[dt.date] = frozenset()
+    holiday_names: Mapping[dt.date, str] = field(default_factory=dict, compare=False)
+    #: count Monday-Friday as working days in years nobody knows, instead of raising: only for
+    #: features that do not depend on the calendar, computed for a point whose arrival cannot
+    #: be dated (its calendar features are then thrown away, never used as a guess)
+    weekdays_beyond: bool = False
     _cache: dict[dt.date, bool] = field(default_factory=dict, compare=False, repr=False)
 
     @property
+    def last_known_day(self) -> dt.date:
+        """The last day whose working status is known (31 December of the last known year)."""
+        return dt.date(self.known_years[1], 12, 31)
+
+    @property
     def known_years(self) -> tuple[int, int]:
-        first, last = _known_years()
+        first, last = package_years()
         if self.extra_years:
             last = max(last, max(self.extra_years))
         return first, last
@@ -113,10 +150,16 @@ class WorkdayCalendar:
             try:
                 result = bool(chinese_calendar.is_workday(day))
             except NotImplementedError:
+                if self.weekdays_beyond:
+                    return day.weekday() < 5
                 first, last = self.known_years
                 raise CalendarRangeError(day=day, first_year=first, last_year=last) from None
         self._cache[day] = result
         return result
+
+    def with_weekdays_beyond(self) -> WorkdayCalendar:
+        """This calendar, counting Monday-Friday as working days where it knows nothing."""
+        return replace(self, weekdays_beyond=True, _cache={})
 
     def next_workday_after(self, day: dt.date) -> dt.date:
         """The first working day strictly after `day`."""
@@ -134,32 +177,127 @@ class WorkdayCalendar:
         return count
 
 
-def load_schedule(path: Path) -> WorkdayCalendar:
-    """A calendar extended by an operator's published schedule for years the package lacks.
+SCHEDULE_FORMAT = "settlewatch-calendar/1"
+_SCHEDULE_KEYS = {"format", "source", "years"}
+_YEAR_KEYS = {"holidays", "workdays"}
 
-    The file is JSON: `{"years": [2027], "holidays": ["2027-01-01", ...],
-    "workdays": ["2027-02-07", ...]}` (workdays: make-up working days on weekends).
+
+def load_schedule(path: Path) -> WorkdayCalendar:
+    """The package's calendar extended by an operator's schedule file (module docstring).
 
     Raises:
-        FeatureError: the file is unreadable or names a date outside its `years`.
+        FeatureError: the file cannot be read, is not JSON, or breaks the format; the message
+            names the file and the first fault (key, year or date).
     """
     try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        years = frozenset(int(y) for y in data["years"])
-        holidays = frozenset(dt.date.fromisoformat(d) for d in data.get("holidays", []))
-        workdays = frozenset(dt.date.fromisoformat(d) for d in data.get("workdays", []))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise FeatureError(f"cannot read the holiday schedule {path}: {exc}") from exc
-    stray = sorted(d for d in holidays | workdays if d.year not in years)
-    if stray:
-        raise FeatureError(f"schedule {path} lists {stray[0]} outside its years {sorted(years)}")
-    return WorkdayCalendar(years, workdays, holidays)
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FeatureError(f"cannot read the calendar schedule {path}: {exc.strerror}") from exc
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise FeatureError(f"calendar schedule {path} is not JSON: {exc}") from exc
+    try:
+        return _parse_schedule(data)
+    except ValueError as exc:
+        raise FeatureError(f"calendar schedule {path}: {exc}") from exc
 
 
-@cache
+def _parse_schedule(data: Any) -> WorkdayCalendar:
+    """The calendar a parsed schedule file describes; ValueError names the first fault."""
+    if not isinstance(data, dict):
+        raise ValueError("the file must hold one JSON object")
+    unknown = sorted(set(data) - _SCHEDULE_KEYS)
+    if unknown:
+        raise ValueError(f"unknown key {unknown[0]!r} (allowed: {sorted(_SCHEDULE_KEYS)})")
+    if data.get("format") != SCHEDULE_FORMAT:
+        raise ValueError(f'"format" must be "{SCHEDULE_FORMAT}", not {data.get("format")!r}')
+    if not isinstance(data.get("source", ""), str):
+        raise ValueError('"source" must be text')
+    years_in = data.get("years")
+    if not isinstance(years_in, dict) or not years_in:
+        raise ValueError('"years" must be an object with at least one year, e.g. {"2027": {...}}')
+    holidays: set[dt.date] = set()
+    workdays: set[dt.date] = set()
+    names: dict[dt.date, str] = {}
+    years: set[int] = set()
+    for key, spec in years_in.items():
+        if not (isinstance(key, str) and len(key) == 4 and key.isdigit()):
+            raise ValueError(f"year {key!r} is not a four-digit year")
+        year = int(key)
+        years.add(year)
+        if not isinstance(spec, dict):
+            raise ValueError(f"year {year} must be an object with holidays and workdays")
+        unknown = sorted(set(spec) - _YEAR_KEYS)
+        if unknown:
+            raise ValueError(
+                f"year {year}: unknown key {unknown[0]!r} (allowed: holidays, workdays)"
+            )
+        named = spec.get("holidays", {})
+        if not isinstance(named, dict):
+            raise ValueError(f'year {year}: "holidays" must map each holiday\'s name to its days')
+        for name, days in named.items():
+            if not name.strip():
+                raise ValueError(f"year {year}: a holiday has an empty name")
+            for day in _days(days, year=year, what=f"holiday {name!r}"):
+                if day in names:
+                    raise ValueError(f"{day} is listed under both {names[day]!r} and {name!r}")
+                names[day] = name
+                holidays.add(day)
+        for day in _days(spec.get("workdays", []), year=year, what="workdays"):
+            if day.weekday() < 5:
+                raise ValueError(
+                    f"make-up workday {day} is a {day:%A}: weekdays work anyway; list only "
+                    "the Saturdays and Sundays that are working days"
+                )
+            if day in holidays:
+                raise ValueError(f"{day} is listed both as a holiday and as a make-up workday")
+            workdays.add(day)
+    _, package_last = package_years()
+    missing = sorted(set(range(package_last + 1, max(years) + 1)) - years)
+    if missing:
+        raise ValueError(
+            f"year {missing[0]} is missing: the years must follow on from {package_last}, the "
+            "last year chinese-calendar knows, without a gap"
+        )
+    return WorkdayCalendar(frozenset(years), frozenset(workdays), frozenset(holidays), names)
+
+
+def _days(values: Any, *, year: int, what: str) -> list[dt.date]:
+    """ISO dates of `year`; ValueError names the first that is not one."""
+    if not isinstance(values, list):
+        raise ValueError(f"year {year}: {what} must be a list of YYYY-MM-DD dates")
+    days = []
+    for value in values:
+        try:
+            day = dt.date.fromisoformat(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"year {year}: {what}: {value!r} is not a YYYY-MM-DD date") from None
+        if day.year != year:
+            raise ValueError(f"year {year}: {what} lists {day}, a day of another year")
+        days.append(day)
+    return days
+
+
+_PACKAGE_CALENDAR = WorkdayCalendar()
+_installed: WorkdayCalendar | None = None
+
+
 def default_calendar() -> WorkdayCalendar:
-    """The calendar of the `chinese-calendar` package alone."""
-    return WorkdayCalendar()
+    """The process's calendar: the one `install_calendar` set, else the package's alone."""
+    return _PACKAGE_CALENDAR if _installed is None else _installed
+
+
+def install_calendar(calendar: WorkdayCalendar | None) -> WorkdayCalendar:
+    """Make `calendar` the process's calendar (None: the package's alone); returns the old one.
+
+    Entry points call it once at start-up; pipelines that take no calendar of their own then
+    use it through `default_calendar`.
+    """
+    global _installed
+    previous = default_calendar()
+    _installed = calendar
+    return previous
 
 
 def _local_day_index(t_us: I64) -> I64:

@@ -16,5 +16,6 @@ USAGE_ERROR = 2
 
 def usage_error(message: str) -> typer.Exit:
     """Print a one-line error on stderr; the caller raises the returned exit (code 2)."""
-    err.print(f"[bold red]error:[/] {message}")
+    # one line, however long (a path, a date range): the terminal may wrap it, we do not
+    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
     return typer.Exit(USAGE_ERROR)

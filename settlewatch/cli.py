@@ -18,7 +18,7 @@ from data_contracts import TABLES, UnusableInputError
 from data_contracts.docs import contract_markdown
 from settlewatch._console import err, out, usage_error
 from settlewatch.bench_cli import bench_app
-from settlewatch.review_cli import analyst_app, labels_app
+from settlewatch.review_cli import analyst_app, audit_app, labels_app
 
 app = typer.Typer(
     name="settlewatch",
@@ -42,22 +42,36 @@ def validate(
         typer.Option("--out", "-o", help="Also write the valid rows, typed, to this folder."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    earliest: Annotated[
+        str, typer.Option(help="Refuse timestamps before this day (YYYY-MM-DD, Beijing time).")
+    ] = "2000-01-01",
+    max_ahead_hours: Annotated[
+        float, typer.Option(help="Refuse timestamps more than this many hours after --now.")
+    ] = 24.0,
+    now: Annotated[
+        str | None,
+        typer.Option(help="The reference now, ISO time with offset (default: the wall clock)."),
+    ] = None,
 ) -> None:
     """Check a folder of raw tables against the data contract; quarantine what fails.
 
     Every invalid row goes to QUARANTINE/<table>.parquet with the failed checks and columns;
-    an unreadable file is copied to QUARANTINE/unreadable/. Exit code 0 when validation ran
-    (even with quarantined rows), 2 on unusable arguments.
+    an unreadable file is copied to QUARANTINE/unreadable/. Timestamps must lie between
+    --earliest and --max-ahead-hours after --now. Exit code 0 when validation ran (even with
+    quarantined rows), 2 on unusable arguments.
     """
     from data_contracts.validate import validate_folder
+    from data_contracts.window import window_from_options
 
     try:
+        window = window_from_options(earliest=earliest, max_ahead_hours=max_ahead_hours, now=now)
         with err.status("validating") as status:
             report = validate_folder(
                 input_dir=input_dir,
                 quarantine_dir=quarantine,
                 valid_dir=valid_out,
                 on_table=lambda name: status.update(f"validating {name}"),
+                window=window,
             )
     except UnusableInputError as exc:
         raise usage_error(str(exc)) from exc
@@ -94,26 +108,53 @@ def simulate(
     merchants: Annotated[int, typer.Option(help="Number of merchants.", min=1)] = 1000,
     days: Annotated[int, typer.Option(help="Number of days to simulate.", min=1)] = 90,
     start: Annotated[
-        str, typer.Option(help="First day, YYYY-MM-DD (must be inside the holiday calendar).")
-    ] = "2026-01-05",
+        str | None,
+        typer.Option(
+            help="First day, YYYY-MM-DD (inside the holiday calendar).", show_default="2026-01-05"
+        ),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option(
+            help="Last day instead of --start: YYYY-MM-DD, or 'today' (Beijing time); the "
+            "DAYS days that end on it are simulated. With 'today' the tables hold what is "
+            "known now: messages, events, claims and labels dated later are not written."
+        ),
+    ] = None,
+    fit_calendar: Annotated[
+        bool,
+        typer.Option(
+            "--fit-calendar",
+            help="With --end: when the holiday calendar does not know the payout look-ahead "
+            "after END, end on the last day it allows instead (and say so).",
+        ),
+    ] = False,
     seed: Annotated[int, typer.Option(help="Random seed: equal seeds give identical files.")] = 0,
 ) -> None:
     """Generate a synthetic acquirer: the six contract tables as parquet, with a summary.
 
     Benign delays, fraud and card-trapping schemes follow the domain document; the same seed
-    gives byte-identical files.
+    gives byte-identical files. `--end today` puts the history in the present (`make run`).
+    The calendar's years come from chinese-calendar and --calendar-schedule.
     """
     import datetime as dt
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+    from settlewatch._calendar import operator_schedule, simulation_start
     from simulator import SimulationConfig, SimulationError
     from simulator import simulate as run_simulation
 
+    schedule = operator_schedule()
+    known_by = dt.datetime.now(dt.UTC) if end == "today" else None
     try:
-        first_day = dt.date.fromisoformat(start)
+        first_day, note = simulation_start(
+            start=start, end=end, days=days, fit_calendar=fit_calendar, schedule=schedule
+        )
     except ValueError as exc:
-        raise usage_error(f"--start must be YYYY-MM-DD, not {start!r}") from exc
+        raise usage_error(str(exc)) from exc
+    if note:
+        err.print(note, soft_wrap=True)
     if out_dir.exists() and not out_dir.is_dir():
         raise usage_error(f"--out {out_dir} exists and is not a folder")
     try:
@@ -126,6 +167,8 @@ def simulate(
                 config,
                 out_dir=out_dir,
                 progress=lambda done, total: bar.update(task, completed=done),
+                schedule=schedule,
+                known_by=known_by,
             )
     except SimulationError as exc:
         raise usage_error(str(exc)) from exc
@@ -195,9 +238,9 @@ def features(
         raise usage_error(f"--out must name a .parquet file, not {out_file.name}")
     with err.status("loading history") as status:
         history = load_history(input_dir)
-        status.update("finding the scoring population")
-        points = scoring_points(history)
         try:
+            status.update("finding the scoring population")
+            points = scoring_points(history)
             frame = build_features(
                 points.select("tx_id", "as_of"),
                 history,
@@ -238,10 +281,15 @@ def train(
 ) -> None:
     """Train the risk, reason, arrival-time and anomaly models; log them to MLflow.
 
-    The tracking store is MLFLOW_TRACKING_URI, or sqlite:///mlflow.db in the working folder.
+    The history (before --until) must span more than 30 days from its first scoring point:
+    train, validation and test periods each get a 10-day label-delay gap. In practice at least
+    31 days of history; the test period is then hours long, so use 60 days or more for
+    metrics worth reading. The tracking store is MLFLOW_TRACKING_URI, or sqlite:///mlflow.db
+    in the working folder.
     """
     import datetime as dt
 
+    from features import CalendarRangeError
     from training.errors import DataWindowError, TrainingError
     from training.train import train as run_training
 
@@ -259,7 +307,7 @@ def train(
                 data_dir=input_dir, until=cutoff, register=register, metrics_out=metrics_out,
                 progress=lambda step: status.update(step),
             )  # fmt: skip
-    except DataWindowError as exc:
+    except (DataWindowError, CalendarRangeError) as exc:
         raise usage_error(str(exc)) from exc
     except TrainingError as exc:
         err.print(f"[bold red]training failed:[/] {exc}")
@@ -320,13 +368,24 @@ def score(
             help="Also record review and hold answers in the API's database (fills the queue).",
         ),
     ] = False,
+    allow_fallback: Annotated[
+        bool,
+        typer.Option(
+            "--allow-fallback",
+            help="With --record and no usable model: record the rules fallback's answers "
+            "(every one goes to review) instead of refusing.",
+        ),
+    ] = False,
 ) -> None:
     """Score the folder's whole scoring population, each point at its own scoring time.
 
     The same decision code as the API: probabilities, risk score, decision, predicted reason,
     arrival P50/P90 and anomaly score per transaction. With no usable model the rules
-    fallback answers (decision_source=fallback). MLFLOW_TRACKING_URI picks the registry.
+    fallback answers (decision_source=fallback); with --record that fills the review queue
+    with fallback cases, so it is refused (exit 2) unless --allow-fallback. MLFLOW_TRACKING_URI
+    picks the registry.
     """
+    from features import CalendarRangeError
     from risk_model import ModelLoadError
     from serving.backfill import score_folder
     from serving.db import make_engine, upgrade
@@ -346,8 +405,16 @@ def score(
             result = score_folder(
                 input_dir, out_file, settings=settings, model_version=model,
                 progress=lambda step: status.update(step), record_to=engine,
+                require_model=record and not allow_fallback,
             )  # fmt: skip
     except ModelLoadError as exc:
+        if record and not allow_fallback and model is None:
+            raise usage_error(
+                f"{exc}; --record would file every point as a fallback case: "
+                "register a champion, or pass --allow-fallback"
+            ) from exc
+        raise usage_error(str(exc)) from exc
+    except CalendarRangeError as exc:
         raise usage_error(str(exc)) from exc
     source = f"model v{result.model_version}" if result.model_version else "rules fallback"
     counts = ", ".join(f"{k} {v}" for k, v in sorted(result.decisions.items()))
@@ -364,14 +431,22 @@ def ingest(
 
     Use the output folder of `settlewatch validate --out`. The database is
     SETTLEWATCH_DATABASE_URL (default sqlite:///settlewatch.db); it is migrated first.
+    merchants, terminals and transactions must be there; an absent optional table
+    (settlement_events, claims, outcomes) loads as empty.
     """
     from features import load_history
     from features.online import write_history
     from serving.db import make_engine, upgrade
     from serving.settings import Settings
 
-    if not input_dir.is_dir() or not (input_dir / "transactions.parquet").exists():
-        raise usage_error(f"{input_dir} is not a folder with transactions.parquet")
+    if not input_dir.is_dir():
+        raise usage_error(f"input folder {input_dir} does not exist or is not a folder")
+    absent = [
+        n for n, t in TABLES.items() if t.required and not (input_dir / f"{n}.parquet").exists()
+    ]
+    if absent:
+        files = ", ".join(f"{n}.parquet" for n in absent)
+        raise usage_error(f"{input_dir} lacks required table(s): {files}")
     settings = Settings.from_env()
     engine = make_engine(settings.database_url)
     with err.status("migrating the database") as status:
@@ -420,6 +495,7 @@ def serve(
 app.add_typer(bench_app, name="bench")
 app.add_typer(analyst_app, name="analyst")
 app.add_typer(labels_app, name="labels")
+app.add_typer(audit_app, name="audit")
 
 apikey_app = typer.Typer(help="Create and revoke API keys.", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")
@@ -461,21 +537,65 @@ def apikey_revoke(
 
 
 @app.command("migrate")
-def migrate() -> None:
-    """Bring the API's database (SETTLEWATCH_DATABASE_URL) to the latest schema (Alembic)."""
+def migrate(
+    grant_to: Annotated[
+        str | None,
+        typer.Option(
+            "--grant-to",
+            envvar="SETTLEWATCH_RUNTIME_ROLE",
+            help="PostgreSQL role the API connects as: grant it DML on the tables, only "
+            "SELECT and INSERT on the audit log (run again after every upgrade).",
+        ),
+    ] = None,
+) -> None:
+    """Bring the API's database to the latest schema (Alembic).
+
+    Runs as SETTLEWATCH_MIGRATION_DATABASE_URL, the schema owner (default:
+    SETTLEWATCH_DATABASE_URL); --grant-to then gives the API's role what it needs.
+    """
+    from sqlalchemy.engine import make_url
+
     from serving.db import make_engine, upgrade
+    from serving.grants import GrantError
     from serving.settings import Settings
 
-    url = Settings.from_env().database_url
-    upgrade(make_engine(url))
-    out.print(f"{url}: at the latest revision")
+    url = Settings.from_env().migration_url
+    engine = make_engine(url)
+    try:
+        upgrade(engine, grant_to=grant_to)
+    except GrantError as exc:
+        raise usage_error(str(exc)) from exc
+    finally:
+        engine.dispose()
+    granted = f"; {grant_to} has the API's privileges" if grant_to else ""
+    # the owner's URL may carry a password
+    out.print(f"{make_url(url).render_as_string(hide_password=True)}: at the latest revision"
+              f"{granted}")  # fmt: skip
 
 
 @app.callback()
-def main() -> None:
+def main(
+    calendar_schedule: Annotated[
+        Path | None,
+        typer.Option(
+            "--calendar-schedule",
+            envvar="SETTLEWATCH_CALENDAR_SCHEDULE",
+            help="An operator's holiday schedule (JSON) for the years chinese-calendar does "
+            "not know; every command of this run uses it (format: README, 'The settlement "
+            "calendar'; example: docs/calendar-2027.example.json).",
+        ),
+    ] = None,
+) -> None:
     """settlewatch: delay, fraud or card trapping? Scores unsettled POS transactions."""
     # MLflow's per-file download bars would break our progress lines and the JSON logs
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    if calendar_schedule is not None:
+        from settlewatch._calendar import install_schedule
+
+        try:
+            install_schedule(calendar_schedule)
+        except ValueError as exc:
+            raise usage_error(str(exc)) from exc
 
 
 if __name__ == "__main__":

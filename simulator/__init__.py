@@ -6,15 +6,18 @@ delays, fraud and card-trapping schemes follow `shared/DOMAIN.md`; every default
 in `simulator.config`.
 """
 
+from simulator.calendar import OperatorSchedule, last_simulable_day
 from simulator.config import SimulationConfig
 from simulator.errors import CalendarRangeError, SimulationConfigError, SimulationError
 from simulator.run import SimulationSummary, simulate
 
 __all__ = [
     "CalendarRangeError",
+    "OperatorSchedule",
     "SimulationConfig",
     "SimulationConfigError",
     "SimulationError",
     "SimulationSummary",
+    "last_simulable_day",
     "simulate",
 ]

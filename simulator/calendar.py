@@ -9,12 +9,17 @@ count and public holidays do not. Every day of the simulation and a look-ahead f
 be inside the years the package knows, or `CalendarRangeError` is raised. Days further ahead are
 needed only for the timing of labels after the end of the data; for those a plain Monday-Friday
 week is assumed.
+
+Years the package does not know yet can come from an operator's published schedule
+(`OperatorSchedule`: plain data, which the CLI reads from the same schedule file the feature
+pipelines use); a listed year replaces the package's.
 """
 
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import chinese_calendar
@@ -23,7 +28,7 @@ import numpy.typing as npt
 
 from simulator.errors import CalendarRangeError
 
-__all__ = ["DAY", "HOUR", "MINUTE", "SettlementCalendar"]
+__all__ = ["DAY", "HOUR", "MINUTE", "OperatorSchedule", "SettlementCalendar", "last_simulable_day"]
 
 Arr = npt.NDArray[Any]
 
@@ -38,14 +43,51 @@ REQUIRED_LOOKAHEAD_DAYS = 15
 TABLE_LOOKAHEAD_DAYS = 90
 
 
-def _known_years() -> tuple[int, int]:
+@dataclass(frozen=True)
+class OperatorSchedule:
+    """Whole years of working days from an operator's published schedule.
+
+    In a listed year a day rests when it is in `holidays` (day -> holiday name) or a weekend
+    day not in `workdays` (the make-up working days); every other day works.
+    """
+
+    years: frozenset[int] = frozenset()
+    holidays: Mapping[datetime.date, str] = field(default_factory=dict)
+    workdays: frozenset[datetime.date] = frozenset()
+
+    def knows(self, date: datetime.date) -> bool:
+        """Whether `date`'s year is one of the schedule's."""
+        return date.year in self.years
+
+    def is_workday(self, date: datetime.date) -> bool:
+        """Whether `date`, in one of the schedule's years, is a working day."""
+        return date in self.workdays or (date.weekday() < 5 and date not in self.holidays)
+
+
+def _known_years(schedule: OperatorSchedule | None = None) -> tuple[int, int]:
     years = [d.year for d in chinese_calendar.holidays] + [
         d.year for d in chinese_calendar.workdays
     ]
+    if schedule is not None:
+        years += list(schedule.years)
     return min(years), max(years)
 
 
-def _is_workday(date: datetime.date, *, required: bool, years: tuple[int, int]) -> bool:
+def last_simulable_day(schedule: OperatorSchedule | None = None) -> datetime.date:
+    """The latest last day a simulation can have: its payout look-ahead must be known."""
+    last_year = _known_years(schedule)[1]
+    return datetime.date(last_year, 12, 31) - datetime.timedelta(days=REQUIRED_LOOKAHEAD_DAYS)
+
+
+def _is_workday(
+    date: datetime.date,
+    *,
+    required: bool,
+    years: tuple[int, int],
+    schedule: OperatorSchedule | None,
+) -> bool:
+    if schedule is not None and schedule.knows(date):
+        return schedule.is_workday(date)
     try:
         return bool(chinese_calendar.is_workday(date))
     except NotImplementedError:
@@ -54,20 +96,32 @@ def _is_workday(date: datetime.date, *, required: bool, years: tuple[int, int]) 
         return date.weekday() < 5
 
 
-def _is_public_holiday(date: datetime.date) -> bool:
+def _holiday_detail(
+    date: datetime.date, schedule: OperatorSchedule | None
+) -> tuple[bool, str | None]:
+    """(resting, holiday name) as `chinese_calendar.get_holiday_detail`; NotImplementedError
+    when neither knows the year."""
+    if schedule is not None and schedule.knows(date):
+        name = schedule.holidays.get(date)
+        return name is not None, name
+    on_holiday, name = chinese_calendar.get_holiday_detail(date)
+    return bool(on_holiday), name
+
+
+def _is_public_holiday(date: datetime.date, schedule: OperatorSchedule | None) -> bool:
     try:
-        on_holiday, name = chinese_calendar.get_holiday_detail(date)
+        on_holiday, name = _holiday_detail(date, schedule)
     except NotImplementedError:
         return False
-    return bool(on_holiday) and name is not None
+    return on_holiday and name is not None
 
 
-def _is_spring_festival_run_up(date: datetime.date) -> bool:
+def _is_spring_festival_run_up(date: datetime.date, schedule: OperatorSchedule | None) -> bool:
     """The three weeks before Spring Festival, when retail spending peaks."""
     for ahead in range(1, 22):
         later = date + datetime.timedelta(days=ahead)
         try:
-            _, name = chinese_calendar.get_holiday_detail(later)
+            _, name = _holiday_detail(later, schedule)
         except NotImplementedError:
             return False
         if name == "Spring Festival":
@@ -87,14 +141,16 @@ class SettlementCalendar:
     next_workday: Arr  # int: the first working day strictly after each day index
 
     @classmethod
-    def build(cls, *, start: datetime.date, days: int) -> SettlementCalendar:
-        """The calendar of `days` days from `start`.
+    def build(
+        cls, *, start: datetime.date, days: int, schedule: OperatorSchedule | None = None
+    ) -> SettlementCalendar:
+        """The calendar of `days` days from `start`, `schedule` extending the package's years.
 
         Raises:
             CalendarRangeError: a simulated day or the payout look-ahead is outside the
-                years `chinese_calendar` knows.
+                years `chinese_calendar` and `schedule` know.
         """
-        years = _known_years()
+        years = _known_years(schedule)
         first_needed = start - datetime.timedelta(days=1)
         if first_needed.year < years[0]:
             raise CalendarRangeError(date=first_needed, first=years[0], last=years[1])
@@ -102,17 +158,21 @@ class SettlementCalendar:
         dates = [start + datetime.timedelta(days=i) for i in range(size)]
         workday = np.array(
             [
-                _is_workday(d, required=i < days + REQUIRED_LOOKAHEAD_DAYS, years=years)
+                _is_workday(
+                    d, required=i < days + REQUIRED_LOOKAHEAD_DAYS, years=years, schedule=schedule
+                )
                 for i, d in enumerate(dates)
             ],
             dtype=bool,
         )
         holiday = np.array(
-            [_is_public_holiday(d) for d in dates[: days + 1]] + [False] * (size - days - 1),
+            [_is_public_holiday(d, schedule) for d in dates[: days + 1]]
+            + [False] * (size - days - 1),
             dtype=bool,
         )
         run_up = np.array(
-            [_is_spring_festival_run_up(d) for d in dates[:days]] + [False] * (size - days),
+            [_is_spring_festival_run_up(d, schedule) for d in dates[:days]]
+            + [False] * (size - days),
             dtype=bool,
         )
         nxt = np.empty(size, dtype=np.int64)

@@ -52,11 +52,14 @@ def _claims(
 ) -> Claims:
     n = len(rows)
     amount = g.amount[rows]
-    # honest claims sometimes round; abusive ones sometimes ask for more
+    # honest claims sometimes round; abusive ones sometimes ask for more. The contract refuses
+    # a claim above its transaction's amount (the claim service does not accept one), so both
+    # end at most at the amount; the draws stay, so that a seed's other rows do not move
     rounded = rng.random(n) < 0.05
     amount = np.where(rounded, np.maximum(np.round(amount / 10_000) * 10_000, 100), amount)
     up = rng.random(n) < inflate
-    amount = np.where(up, amount * rng.uniform(1.05, 1.5, n) // 10 * 10, amount).astype(np.int64)
+    amount = np.where(up, amount * rng.uniform(1.05, 1.5, n) // 10 * 10, amount)
+    amount = np.minimum(amount, g.amount[rows]).astype(np.int64)
     return Claims(
         rows,
         filed.astype(np.int64),

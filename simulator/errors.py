@@ -32,8 +32,9 @@ class CalendarRangeError(SimulationError):
         super().__init__(
             f"{date.isoformat()} is outside the holiday calendar, which knows the years "
             f"{first}-{last}; the settlement calendar needs every day of the simulation plus "
-            f"the payout look-ahead. Choose an earlier start or fewer days, or upgrade "
-            f"chinese-calendar once next year's schedule is published."
+            f"the payout look-ahead. Choose an earlier start or fewer days, or supply "
+            f"{date.year}'s published holiday schedule (--calendar-schedule FILE or "
+            f"SETTLEWATCH_CALENDAR_SCHEDULE; format in README, 'The settlement calendar')."
         )
         self.date = date
         self.first = first

@@ -8,6 +8,7 @@ written with the day of the sale that caused them, so files are ordered by that 
 
 from __future__ import annotations
 
+import datetime
 import logging
 import pathlib
 from collections import Counter
@@ -18,12 +19,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from data_contracts.arrow import arrow_schema
 from data_contracts.tables import TABLES
 from simulator.actors import assign_actors
-from simulator.calendar import DAY, SettlementCalendar
+from simulator.calendar import DAY, OperatorSchedule, SettlementCalendar
 from simulator.claims import draw_claims
 from simulator.config import SimulationConfig
 from simulator.errors import SimulationError
@@ -70,18 +72,36 @@ def _rng(seed: int, *stream: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, *stream])))
 
 
-class _Writers:
-    """One ParquetWriter per contract table, each written with the contract's schema."""
+#: the time that says when each streamed table's row became known
+_KNOWN_AT = {
+    "transactions": "ts",
+    "settlement_events": "ts",
+    "claims": "filed_at",
+    "outcomes": "resolved_at",
+}
 
-    def __init__(self, out_dir: pathlib.Path) -> None:
+
+class _Writers:
+    """One ParquetWriter per contract table, each written with the contract's schema.
+
+    With `known_by`, rows that become known later (`_KNOWN_AT`) are not written: the tables as
+    an acquirer holds them at that moment.
+    """
+
+    def __init__(self, out_dir: pathlib.Path, known_by: datetime.datetime | None = None) -> None:
         out_dir.mkdir(parents=True, exist_ok=True)
         self.rows: dict[str, int] = dict.fromkeys(TABLES, 0)
+        self._known_by = known_by
         self._writers = {
             name: pq.ParquetWriter(out_dir / f"{name}.parquet", arrow_schema(table))
             for name, table in TABLES.items()
         }
 
     def write(self, name: str, table: pa.Table) -> None:
+        if self._known_by is not None and name in _KNOWN_AT and table.num_rows:
+            column = table[_KNOWN_AT[name]]
+            limit = pa.scalar(self._known_by, type=column.type)
+            table = table.filter(pc.less_equal(column, limit))
         if table.num_rows:
             self._writers[name].write_table(table)
             self.rows[name] += table.num_rows
@@ -96,8 +116,14 @@ def simulate(
     *,
     out_dir: pathlib.Path,
     progress: Callable[[int, int], None] | None = None,
+    schedule: OperatorSchedule | None = None,
+    known_by: datetime.datetime | None = None,
 ) -> SimulationSummary:
     """Write the six contract tables of a synthetic acquirer into `out_dir`.
+
+    `schedule` supplies the working days of years the holiday package does not know.
+    `known_by` (aware): write only what is known by then, for a history that ends now (no
+    message, event, claim or label dated later); the summary's unsettled set is unchanged.
 
     Raises:
         CalendarRangeError: a simulated day (or the payout look-ahead) is outside the years
@@ -105,7 +131,7 @@ def simulate(
         SimulationError: the output directory cannot be written.
     """
     cfg = config
-    cal = SettlementCalendar.build(start=cfg.start, days=cfg.days)
+    cal = SettlementCalendar.build(start=cfg.start, days=cfg.days, schedule=schedule)
     rng = _rng(cfg.seed, _STREAM_POPULATION)
     pop = build_population(cfg, rng)
     incidents = build_incidents(cfg, pop, rng)
@@ -114,7 +140,7 @@ def simulate(
     clock = Clock(cfg.start)
     data_end = cfg.days * DAY
     try:
-        writers = _Writers(out_dir)
+        writers = _Writers(out_dir, known_by)
     except OSError as exc:
         raise SimulationError(f"cannot write to {out_dir}: {exc}") from exc
     by_class: Counter[str] = Counter()

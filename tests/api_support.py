@@ -30,6 +30,8 @@ def make_settings(tmp_path: Path, tracking_uri: str, **changes: object) -> Setti
         tracking_uri=tracking_uri,
         model_cache=tmp_path / "model-cache",
         model_poll_seconds=0,
+        # tests that score with the registry's model start once it is loaded
+        model_startup_wait_seconds=60,
         bootstrap_keys=BOOTSTRAP,
         log_json=True,
     ).with_(**changes)

@@ -28,8 +28,8 @@ def test_a_year_beyond_the_package_is_a_clear_error():
 
 def test_an_operator_schedule_extends_the_calendar(tmp_path):
     path = tmp_path / "2027.json"
-    path.write_text(json.dumps({"years": [2027], "holidays": ["2027-01-01"],
-                                "workdays": ["2027-01-09"]}))  # fmt: skip
+    path.write_text(json.dumps({"format": "settlewatch-calendar/1", "years": {"2027": {
+        "holidays": {"New Year's Day": ["2027-01-01"]}, "workdays": ["2027-01-09"]}}}))  # fmt: skip
     cal = load_schedule(path)
     assert not cal.is_workday(dt.date(2027, 1, 1))  # a Friday, but a holiday
     assert cal.is_workday(dt.date(2027, 1, 9))  # a Saturday, but a make-up day
@@ -41,8 +41,10 @@ def test_an_operator_schedule_extends_the_calendar(tmp_path):
 
 def test_a_bad_schedule_file_is_refused(tmp_path):
     path = tmp_path / "bad.json"
-    path.write_text(json.dumps({"years": [2027], "holidays": ["2028-01-01"]}))
-    with pytest.raises(FeatureError, match="outside its years"):
+    holidays = {"New Year's Day": ["2028-01-01"]}
+    path.write_text(json.dumps({"format": "settlewatch-calendar/1",
+                                "years": {"2027": {"holidays": holidays}}}))  # fmt: skip
+    with pytest.raises(FeatureError, match="a day of another year"):
         load_schedule(path)
 
 
