@@ -25,31 +25,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
-import numpy as np
-
-BIN = Path(sys.executable).parent
-KEY = "sw_bench0_" + "b" * 43
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _pct(values: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
+from bench_api import BIN, KEY, _pct, _port, absolute_store_uri, wait_ready
 
 
 def _store(data: Path, db: Path) -> list[str]:
@@ -73,7 +56,7 @@ def _serve(args: argparse.Namespace, work: Path, max_admitted: int | None) -> tu
     env = {
         **os.environ,
         "SETTLEWATCH_DATABASE_URL": f"sqlite:///{args.db.resolve()}",
-        "MLFLOW_TRACKING_URI": args.tracking_uri,
+        "MLFLOW_TRACKING_URI": absolute_store_uri(args.tracking_uri),
         "SETTLEWATCH_API_KEYS": f"bench:score:{KEY}",
         "SETTLEWATCH_MODEL_CACHE": str(work / "cache"),
         "SETTLEWATCH_MODEL_POLL_SECONDS": "0",
@@ -91,19 +74,8 @@ def _serve(args: argparse.Namespace, work: Path, max_admitted: int | None) -> tu
         stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited: see {log.name}")
-        try:
-            with urllib.request.urlopen(f"{base}/readyz", timeout=2) as reply:
-                if reply.status == 200:
-                    return proc, base
-        except (urllib.error.URLError, ConnectionError):
-            pass
-        time.sleep(0.5)
-    proc.terminate()
-    raise SystemExit("the server did not become ready")
+    wait_ready([(f"settlewatch serve on {port}", f"{base}/readyz", proc, Path(log.name))])
+    return proc, base
 
 
 async def _capacity(url: str, tx_ids: list[str], connections: int, seconds: float) -> float:
