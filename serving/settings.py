@@ -50,9 +50,11 @@ class Settings:
     model_cache: Path = Path("var/models")
     #: how often the registry is asked whether the alias moved (seconds; 0: never, tests swap)
     model_poll_seconds: float = 30.0
-    #: how long start-up waits for the first model before answering from the fallback
-    #: (seconds); 0: not at all, the model is loaded in the background and swapped in
-    model_startup_wait_seconds: float = 0.0
+    #: how long start-up waits for the loader's first attempt before answering from the
+    #: fallback (seconds): a reachable registry gives the model in a second or two, so the
+    #: first claims after a restart are not all routed to review; an unreachable one costs
+    #: at most this. 0: not at all, the model is loaded in the background and swapped in
+    model_startup_wait_seconds: float = 10.0
     #: each HTTP request to the model registry gives up after this long (seconds)
     registry_timeout_seconds: float = 10.0
     #: the routing policy (JSON); None: the packaged default

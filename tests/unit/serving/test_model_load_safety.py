@@ -25,6 +25,7 @@ from features.online import write_history
 from risk_model import MANIFEST
 from serving.app import create_app
 from serving.db import make_engine, upgrade
+from serving.settings import Settings
 
 NAME = "settlewatch-risk"
 
@@ -251,6 +252,23 @@ def test_an_unreachable_registry_never_delays_the_first_answers(
             time.sleep(0.2)
         assert "next attempt in" in client.get("/readyz").json()["checks"]["model"]
     assert "MLFLOW_HTTP_REQUEST_TIMEOUT" not in os.environ  # our limits were ours only
+
+
+def test_with_the_default_settings_a_silent_registry_delays_start_up_by_the_wait_alone(
+    black_hole: int, stored: Engine, points: pl.DataFrame, tmp_path: Path
+) -> None:
+    wait = Settings().model_startup_wait_seconds
+    assert 0 < wait <= 10  # bounded, and long enough for a reachable registry's first model
+    settings = make_settings(
+        tmp_path, f"http://127.0.0.1:{black_hole}", model_startup_wait_seconds=wait
+    )
+    tx_id, _ = points.row(0)
+    started = time.monotonic()
+    with TestClient(create_app(settings, engine=stored)) as client:
+        answer = client.post("/v1/score", json={"tx_id": tx_id}, headers=auth(SCORE_KEY))
+        first_answer = time.monotonic() - started
+    assert answer.json()["decision_source"] == "fallback"
+    assert first_answer < wait + 5, f"the first answer took {first_answer:.1f} s"
 
 
 def test_the_model_arrives_in_the_background_and_is_swapped_in(
