@@ -52,7 +52,7 @@ run: install ## Simulate the 90 days to today, validate, train, load and score, 
 	rm -f data/settlewatch.db data/settlewatch.db-*
 	SETTLEWATCH_DATABASE_URL=sqlite:///data/settlewatch.db $(BIN)/settlewatch ingest data/valid
 	SETTLEWATCH_DATABASE_URL=sqlite:///data/settlewatch.db $(BIN)/settlewatch score data/valid \
-		--out data/scores.parquet --record
+		--out data/scores.parquet --record --record-days 2
 	@key=sw_demo_$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(24))'); \
 	pw=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(12))'); \
 	printf '%s\n' "$$pw" | SETTLEWATCH_DATABASE_URL=sqlite:///data/settlewatch.db \

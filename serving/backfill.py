@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from features import FEATURE_SET, build_features, load_history, scoring_points
 from risk_model import ModelLoadError
-from serving.db import now_us
+from serving.db import epoch_us
 from serving.models import LoadedModel, ModelManager
 from serving.policy import RoutingPolicy, load_policy
 from serving.scoring import TxFacts, decide, record_decisions
@@ -47,6 +47,7 @@ def score_folder(
     progress: Callable[[str], None] = _noop,
     chunk: int = 20_000,
     record_to: Engine | None = None,
+    record_since_us: int | None = None,
     require_model: bool = False,
 ) -> BackfillResult:
     """Score every point of `data_dir`'s scoring population at its own scoring time.
@@ -54,8 +55,11 @@ def score_folder(
     The model is `model_version` of the registered model, or the alias's (champion); with
     neither loadable, the rules fallback answers, as in the API. With `record_to`, review and
     hold answers are also recorded in that database's `decisions` table (the review queue's
-    source), as the API records its own. `require_model`: raise `ModelLoadError` instead of
-    answering from the fallback (before anything is scored or recorded).
+    source), as the API records its own, each as given at its scoring time; with
+    `record_since_us`, only the answers scored from then on (older ones an analyst would
+    have worked already: a demo queue of them is all SLA breaches). `require_model`: raise
+    `ModelLoadError` instead of answering from the fallback (before anything is scored or
+    recorded).
     """
     policy = policy or load_policy(settings.policy_path)
     manager = ModelManager.for_settings(settings)
@@ -99,7 +103,12 @@ def score_folder(
             explain="acted",
         )
         if record_to is not None:
-            recorded += record_decisions(record_to, answers, scored_at_us=now_us())
+            kept = [
+                a
+                for a in answers
+                if record_since_us is None or epoch_us(a.as_of) >= record_since_us
+            ]
+            recorded += record_decisions(record_to, kept, scored_at_us=None)
         frames.append(
             pl.DataFrame(
                 {

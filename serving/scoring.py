@@ -18,6 +18,7 @@ from sqlalchemy import Engine, insert
 
 from data_contracts import TIMEZONE
 from serving.db import DECISIONS, US_HOUR, epoch_us
+from serving.db import now_us as _wall_clock_us
 from serving.models import LoadedModel
 from serving.policy import RoutingPolicy
 from serving.schemas import FeatureValue, Probabilities, ScoreAnswer, TopReason
@@ -322,23 +323,27 @@ def record_decisions(
     engine: Engine,
     answers: Sequence[ScoreAnswer],
     *,
-    scored_at_us: int,
+    scored_at_us: int | None,
     claims: Mapping[str, str] | None = None,
     answer_json: Sequence[str] | None = None,
 ) -> int:
     """Keep the answers a person must act on (review, hold, any claim's) in `decisions`.
 
-    The review queue builds its cases from these rows. `answer_json`: the answers already
-    serialized (`model_dump_json`, same order), so that they are not serialized twice.
-    Returns how many were written.
+    The review queue builds its cases from these rows. `scored_at_us`: when they were given;
+    None for a backfill, where each answer counts as given at its own scoring time (never
+    later than now), so that the queue's ages and the dashboard's "last 7 days" are the
+    history's, not the run's. `answer_json`: the answers already serialized
+    (`model_dump_json`, same order), so that they are not serialized twice. Returns how many
+    were written.
     """
     claims = claims or {}
+    now = _wall_clock_us()
     texts = answer_json if answer_json is not None else [None] * len(answers)
     rows = [
         {
             "tx_id": a.tx_id,
             "as_of": epoch_us(a.as_of),
-            "scored_at": scored_at_us,
+            "scored_at": scored_at_us if scored_at_us is not None else min(epoch_us(a.as_of), now),
             "decision": a.decision,
             "risk_level": a.risk_level,
             "risk_score": a.risk_score,

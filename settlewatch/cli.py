@@ -368,6 +368,15 @@ def score(
             help="Also record review and hold answers in the API's database (fills the queue).",
         ),
     ] = False,
+    record_days: Annotated[
+        float | None,
+        typer.Option(
+            "--record-days",
+            min=0,
+            help="With --record: record only the answers of points scored in the last N days "
+            "(before now); older cases an analyst would have worked already. Default: all.",
+        ),
+    ] = None,
     allow_fallback: Annotated[
         bool,
         typer.Option(
@@ -405,6 +414,7 @@ def score(
             result = score_folder(
                 input_dir, out_file, settings=settings, model_version=model,
                 progress=lambda step: status.update(step), record_to=engine,
+                record_since_us=_since_us(record_days),
                 require_model=record and not allow_fallback,
             )  # fmt: skip
     except ModelLoadError as exc:
@@ -420,7 +430,28 @@ def score(
     counts = ", ".join(f"{k} {v}" for k, v in sorted(result.decisions.items()))
     out.print(f"{result.rows} transactions scored by the {source} ({counts}) -> {out_file}")
     if record:
-        out.print(f"{result.recorded} review and hold answers recorded in {settings.database_url}")
+        where = _shown_url(settings.database_url)
+        out.print(f"{result.recorded} review and hold answers recorded in {where}")
+
+
+def _since_us(days: float | None) -> int | None:
+    """The epoch microseconds `days` days before now (None: no bound)."""
+    if days is None:
+        return None
+    import time
+
+    return int((time.time() - days * 86_400) * 1_000_000)
+
+
+def _shown_url(url: str) -> str:
+    """A database URL as it may be printed: its password hidden."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:  # not a URL at all: nothing to hide, nothing worth quoting
+        return "the configured database"
 
 
 @app.command()
@@ -455,7 +486,7 @@ def ingest(
         history = load_history(input_dir)
         status.update(f"writing {history.rows:,} rows")
         write_history(engine, history)
-    out.print(f"{history.rows} rows from {input_dir} -> {settings.database_url}")
+    out.print(f"{history.rows} rows from {input_dir} -> {_shown_url(settings.database_url)}")
 
 
 @app.command()

@@ -58,3 +58,36 @@ def test_score_refuses_unusable_arguments(tmp_path: Path) -> None:
     assert result.exit_code == 2
     result = runner.invoke(app, ["score", str(tmp_path), "--out", "x.csv"])
     assert result.exit_code == 2
+
+
+def test_a_backfill_records_each_answer_at_its_own_time_and_only_from_record_since(
+    trained, store_copy: str, tmp_path: Path
+) -> None:
+    from serving.backfill import score_folder
+    from serving.db import epoch_us, upgrade
+    from serving.settings import Settings
+
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'api.db'}",
+        tracking_uri=store_copy,
+        model_cache=tmp_path / "cache",
+    )
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    out = tmp_path / "scores.parquet"
+    everything = score_folder(trained.data_dir, tmp_path / "all.parquet", settings=settings)
+    routed = pl.read_parquet(tmp_path / "all.parquet").filter(pl.col("decision") != "release")
+    assert everything.recorded == 0
+    assert routed.height > 4
+    since = epoch_us(routed["as_of"].sort()[routed.height // 2])
+    result = score_folder(
+        trained.data_dir, out, settings=settings, record_to=engine, record_since_us=since
+    )
+    with engine.connect() as conn:
+        kept = conn.execute(select(DECISIONS.c.as_of, DECISIONS.c.scored_at)).all()
+    engine.dispose()
+    expected = routed.filter(pl.col("as_of").dt.epoch("us") >= since).height
+    assert result.recorded == len(kept) == expected
+    assert 0 < expected < routed.height
+    # a backfill's answer counts as given at its scoring time (the history's clock, not the run's)
+    assert all(scored_at == as_of for as_of, scored_at in kept)
