@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -180,6 +181,8 @@ class WorkdayCalendar:
 SCHEDULE_FORMAT = "settlewatch-calendar/1"
 _SCHEDULE_KEYS = {"format", "source", "years"}
 _YEAR_KEYS = {"holidays", "workdays"}
+_YEAR = re.compile(r"[0-9]{4}")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def load_schedule(path: Path) -> WorkdayCalendar:
@@ -193,14 +196,35 @@ def load_schedule(path: Path) -> WorkdayCalendar:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise FeatureError(f"cannot read the calendar schedule {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise FeatureError(
+            f"calendar schedule {path} is not UTF-8 text (byte {exc.start}): save it as UTF-8"
+        ) from exc
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_unique_keys)
+    except _DuplicateKeyError as exc:
+        raise FeatureError(f"calendar schedule {path}: {exc}") from exc
     except ValueError as exc:
         raise FeatureError(f"calendar schedule {path} is not JSON: {exc}") from exc
     try:
         return _parse_schedule(data)
     except ValueError as exc:
         raise FeatureError(f"calendar schedule {path}: {exc}") from exc
+
+
+class _DuplicateKeyError(ValueError):
+    """A JSON object names one key twice (json keeps the last one silently)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKeyError(
+                f"key {key!r} appears twice in one object (only one of them would count)"
+            )
+        out[key] = value
+    return out
 
 
 def _parse_schedule(data: Any) -> WorkdayCalendar:
@@ -222,7 +246,7 @@ def _parse_schedule(data: Any) -> WorkdayCalendar:
     names: dict[dt.date, str] = {}
     years: set[int] = set()
     for key, spec in years_in.items():
-        if not (isinstance(key, str) and len(key) == 4 and key.isdigit()):
+        if not (isinstance(key, str) and _YEAR.fullmatch(key)):
             raise ValueError(f"year {key!r} is not a four-digit year")
         year = int(key)
         years.add(year)
@@ -240,6 +264,8 @@ def _parse_schedule(data: Any) -> WorkdayCalendar:
             if not name.strip():
                 raise ValueError(f"year {year}: a holiday has an empty name")
             for day in _days(days, year=year, what=f"holiday {name!r}"):
+                if names.get(day) == name:
+                    raise ValueError(f"{day} is listed twice under {name!r}")
                 if day in names:
                     raise ValueError(f"{day} is listed under both {names[day]!r} and {name!r}")
                 names[day] = name
@@ -252,8 +278,15 @@ def _parse_schedule(data: Any) -> WorkdayCalendar:
                 )
             if day in holidays:
                 raise ValueError(f"{day} is listed both as a holiday and as a make-up workday")
+            if day in workdays:
+                raise ValueError(f"{day} is listed twice among the make-up workdays")
             workdays.add(day)
-    _, package_last = package_years()
+    package_first, package_last = package_years()
+    if min(years) < package_first:
+        raise ValueError(
+            f"year {min(years)} is before {package_first}, the first year chinese-calendar "
+            "knows: a schedule extends the package's years, it cannot precede them"
+        )
     missing = sorted(set(range(package_last + 1, max(years) + 1)) - years)
     if missing:
         raise ValueError(
@@ -270,6 +303,9 @@ def _days(values: Any, *, year: int, what: str) -> list[dt.date]:
     days = []
     for value in values:
         try:
+            # fromisoformat alone would also read 20270501 or 2027-W18-6
+            if not (isinstance(value, str) and _ISO_DATE.fullmatch(value)):
+                raise ValueError(value)
             day = dt.date.fromisoformat(value)
         except (TypeError, ValueError):
             raise ValueError(f"year {year}: {what}: {value!r} is not a YYYY-MM-DD date") from None

@@ -25,7 +25,10 @@ EXAMPLE = Path(__file__).parents[3] / "docs" / "calendar-2027.example.json"
 
 def _write(tmp_path: Path, data: Any) -> Path:
     path = tmp_path / "schedule.json"
-    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    else:
+        path.write_text(data if isinstance(data, str) else json.dumps(data))
     return path
 
 
@@ -72,6 +75,26 @@ def test_the_shipped_example_extends_the_package_by_2027() -> None:
             "both as a holiday and as a make-up workday",
         ),
         (_year({}, year="2028"), "year 2027 is missing"),
+        # a day listed twice, within one holiday or among the make-up days
+        (_year({"holidays": {"A": ["2027-01-01", "2027-01-01"]}}), "2027-01-01 is listed twice"),
+        (_year({"workdays": ["2027-02-20", "2027-02-20"]}), "2027-02-20 is listed twice"),
+        # YYYY-MM-DD only: Python would read other ISO forms as some other day
+        (_year({"holidays": {"A": ["20270501"]}}), "'20270501' is not a YYYY-MM-DD date"),
+        (_year({"holidays": {"A": ["2027-W18-6"]}}), "'2027-W18-6' is not a YYYY-MM-DD date"),
+        (_year({"workdays": ["2027-02-20T00:00"]}), "'2027-02-20T00:00' is not a YYYY-MM-DD"),
+        (_year({}, year="\u0662\u0660\u0662\u0667"), "is not a four-digit year"),
+        # a year before the package's: never a gap in what counts as known
+        (
+            {"format": SCHEDULE_FORMAT, "years": {"1999": {}, "2027": {}}},
+            "year 1999 is before 2004",
+        ),
+        # a key written twice would silently keep only the last year's (or list's) days
+        (
+            '{"format": "settlewatch-calendar/1", "years": {"2027": {"workdays": ["2027-02-20"]},'
+            ' "2027": {}}}',
+            "key '2027' appears twice",
+        ),
+        (b"\xff\xfe{}", "is not UTF-8"),
     ],
 )
 def test_a_malformed_schedule_names_the_file_and_its_fault(
