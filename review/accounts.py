@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 from data_contracts.cards import mask_pans
 from review.db import ANALYSTS, SESSIONS
 from review.errors import NotLoggedInError
+from review.text import storable
 from review.throttle import (
     Lock,
     Subject,
@@ -196,6 +197,8 @@ class LoginAttempt:
     token: str | None
     #: the lock in force, or the one this failure started
     lock: Lock | None
+    #: refused unchecked, by a lock already in force (no password was looked at)
+    refused: bool = False
 
 
 def log_in(
@@ -209,12 +212,15 @@ def log_in(
 ) -> LoginAttempt:
     """Refuse a locked name or address; else check the password, count a failure or start a
     session."""
-    subjects = {Subject.ACCOUNT: username, Subject.ADDRESS: client or "unknown"}
+    # a name holding what no account name can (NUL, which PostgreSQL cannot even compare) is
+    # an unknown name: the same work, counted under its storable form
+    typed = storable(username)
+    subjects = {Subject.ACCOUNT: typed, Subject.ADDRESS: storable(client or "unknown")}
     with engine.connect() as conn:
         lock = current_lock(conn=conn, subjects=subjects, now=now)
-        row = None if lock else _active_row(conn, username)
+        row = None if lock or typed != username else _active_row(conn, username)
     if lock is not None:
-        return LoginAttempt(analyst=None, token=None, lock=lock)
+        return LoginAttempt(analyst=None, token=None, lock=lock, refused=True)
     # tens of milliseconds of scrypt: outside any transaction, so no lock is held meanwhile
     analyst = _checked(row, password)
     with engine.begin() as conn:
@@ -225,7 +231,7 @@ def log_in(
             ]
             lock = max((x for x in started if x), key=lambda x: x.until, default=None)
             return LoginAttempt(analyst=None, token=None, lock=lock)
-        clear_failures(conn=conn, subject=Subject.ACCOUNT, value=username)
+        clear_failures(conn=conn, subject=Subject.ACCOUNT, value=typed)
         token = start_session(conn=conn, analyst=analyst, now=now)
     return LoginAttempt(analyst=analyst, token=token, lock=None)
 

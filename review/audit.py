@@ -12,7 +12,11 @@ updates that row first, which serializes appends: PostgreSQL locks the row until
 transaction ends, and on SQLite the UPDATE takes the database's write lock before anything is read.
 `verify_chain` walks the chain and names each row that was rewritten, removed or inserted.
 
-Free text is masked (`mask_pans`) before it is hashed and stored: no card number in the log.
+Free text is masked (`mask_pans`) before it is hashed and stored: no card number in the log. NUL
+and lone surrogates, which PostgreSQL cannot store as text, become U+FFFD first: a request
+quoting one (`/review/lang/%00`) must still leave its row. `verify_chain` reads whatever a hand
+on the database stored, of any type (SQLite keeps text or bytes in an integer column), and
+reports it instead of failing on it.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from sqlalchemy import Connection, Engine, Row, insert, select, update
 from data_contracts.cards import mask_pans
 from review.db import AUDIT, AUDIT_CHAIN, AUDIT_HEAD
 from review.errors import ReviewError
+from review.text import masked
 
 __all__ = [
     "GENESIS",
@@ -132,8 +137,9 @@ def row_hash(**fields: Any) -> str:
 
 
 def _masked(text: str | None) -> str | None:
-    # a user name typed at log-in or a note is free text: a card number in it stays out
-    return mask_pans(text) if text else text
+    # a user name typed at log-in or a note is free text: a card number in it stays out, and
+    # so does a character that would make the append fail (and the trail of a refusal vanish)
+    return masked(text) if text else text
 
 
 def record(
@@ -204,7 +210,31 @@ def record_now(
         )
 
 
+#: the Python type each hashed column must read back as (None where the column allows it)
+_TYPES: dict[str, tuple[type, ...]] = {
+    "seq": (int,),
+    "at": (int,),
+    "actor": (str, type(None)),
+    "action": (str,),
+    "case_id": (int, type(None)),
+    "client": (str, type(None)),
+    "outcome": (str,),
+    "detail": (str, type(None)),
+    "prev_hash": (str,),
+    "row_hash": (str,),
+}
+
+
+def _well_typed(row: Row[Any]) -> bool:
+    """Whether every hashed field reads back as the application writes it (a hand on an
+    SQLite file can store text or bytes anywhere); exact types, so no bool passes as an int."""
+    mapping = row._mapping
+    return all(type(mapping[name]) in kinds for name, kinds in _TYPES.items())
+
+
 def _stored_hash_matches(row: Row[Any]) -> bool:
+    if not _well_typed(row):
+        return False
     return bool(row.row_hash) and str(row.row_hash) == row_hash(
         seq=row.seq,
         at=row.at,
@@ -227,7 +257,27 @@ def _walk(
 ) -> tuple[int, int, str]:
     """Check each row against the one before; returns (rows seen, last seq, last hash)."""
     seen, last_seq, last_hash = 0, 0, GENESIS
-    for seq, group in itertools.groupby(rows, key=lambda r: r.seq):
+
+    def placed(stream: Iterable[Row[Any]]) -> Iterable[Row[Any]]:
+        # a place that is not a whole number (text, bytes, a fraction stored by hand) names no
+        # place in the chain: that row was added outside the application, and is skipped
+        nonlocal seen
+        for row in stream:
+            if type(row.seq) is int:
+                yield row
+                continue
+            seen += 1
+            problems.append(
+                ChainProblem(
+                    kind=ProblemKind.INSERTED,
+                    seq=None,
+                    audit_id=_int_or_none(row.audit_id),
+                    reason=f"its place {_shown(row.seq)} is not a whole number: added outside "
+                    "the application",
+                )
+            )
+
+    for seq, group in itertools.groupby(placed(rows), key=lambda r: r.seq):
         candidates = list(group)
         seen += len(candidates)
         if seq <= 0 or seq > head_seq:
@@ -291,6 +341,15 @@ def _walk(
     return seen, last_seq, last_hash
 
 
+def _int_or_none(value: object) -> int | None:
+    return value if type(value) is int else None
+
+
+def _shown(value: object) -> str:
+    """A stored value as a report quotes it (short, and masked like everything else)."""
+    return mask_pans(repr(value)[:40])
+
+
 def verify_chain(*, engine: Engine, expect: tuple[int, str] | None = None) -> ChainReport:
     """Walk the audit chain in one snapshot and report every row rewritten, removed or inserted.
 
@@ -320,6 +379,17 @@ def verify_chain(*, engine: Engine, expect: tuple[int, str] | None = None) -> Ch
                     reason="the chain's head row (review_audit_head) is missing",
                 )
             )
+        elif type(head.seq) is not int or type(head.row_hash) is not str:
+            problems.append(
+                ChainProblem(
+                    kind=ProblemKind.REWRITTEN,
+                    seq=None,
+                    audit_id=None,
+                    reason=f"the chain's head row (review_audit_head) holds no usable place and "
+                    f"hash ({_shown(head.seq)}, {_shown(head.row_hash)}): rewritten by hand",
+                )
+            )
+            head = None
         head_seq = int(head.seq) if head else 2**62
         rows = conn.execution_options(yield_per=2_000).execute(
             select(AUDIT).order_by(AUDIT.c.seq, AUDIT.c.audit_id)

@@ -12,6 +12,8 @@ cleared by whoever guesses one account right).
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -20,12 +22,13 @@ from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from data_contracts.cards import mask_pans
 from review.db import LOGIN_THROTTLE
+from review.text import masked
 from serving.settings import Settings
 
 __all__ = [
     "Lock",
+    "RefusalsSeen",
     "Subject",
     "ThrottlePolicy",
     "clear_failures",
@@ -85,9 +88,37 @@ class Lock:
         return max(1, math.ceil((self.until - now) / _SECOND_US))
 
 
+class RefusalsSeen:
+    """The locks whose first refused attempt this process has audited (the newest `size`).
+
+    The audit log is append-only and can never be pruned: were every attempt refused by a
+    lock written to it, one client could add hundreds of rows a second, for ever, and slow
+    every other write. The lock's start and its first refusal are audited; later refusals of
+    the same lock only reach the request log.
+    """
+
+    def __init__(self, size: int = 4_096) -> None:
+        self._size = size
+        self._seen: OrderedDict[tuple[str, int], None] = OrderedDict()
+        self._mutex = threading.Lock()
+
+    def first(self, key: str, lock: Lock) -> bool:
+        """True the first time `lock` of the counter `key` is seen here, False after."""
+        entry = (key, lock.until)
+        with self._mutex:
+            if entry in self._seen:
+                self._seen.move_to_end(entry)
+                return False
+            self._seen[entry] = None
+            if len(self._seen) > self._size:
+                self._seen.popitem(last=False)
+            return True
+
+
 def subject_key(subject: Subject, value: str) -> str:
-    """The counter's key; a card number typed as a user name is masked before it is stored."""
-    return f"{subject.value}:{mask_pans(value)}"[:_KEY_LENGTH]
+    """The counter's key; a card number typed as a user name is masked before it is stored
+    (and a NUL, which PostgreSQL cannot store, replaced)."""
+    return f"{subject.value}:{masked(value)}"[:_KEY_LENGTH]
 
 
 def current_lock(*, conn: Connection, subjects: Mapping[Subject, str], now: int) -> Lock | None:

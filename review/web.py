@@ -9,7 +9,8 @@ Every state-changing request passes `_guard` first: a foreign `Origin` gets 403,
 missing or wrong CSRF token (`review.csrf`). The log-in hashes in its own small thread pool
 (`SETTLEWATCH_LOGIN_THREADS`), never in the request threads that scoring shares, and is
 throttled per user name and per client address (`review.throttle`). Free text an analyst types
-is masked (`mask_pans`) before it is stored, audited or shown again.
+is masked (`mask_pans`) before it is stored, audited or shown again, and a NUL (which
+PostgreSQL cannot store) replaced (`review.text`).
 """
 
 from __future__ import annotations
@@ -76,7 +77,8 @@ from review.errors import (
     StaleVersionError,
 )
 from review.i18n import LOCALES, negotiate, translator
-from review.throttle import ThrottlePolicy
+from review.text import storable
+from review.throttle import RefusalsSeen, Subject, ThrottlePolicy, subject_key
 from serving.db import now_us
 from serving.observability import request_id
 from serving.settings import Settings
@@ -94,6 +96,8 @@ _HERE = Path(__file__).parent
 _CASE_ID = re.compile(r"[0-9]{1,10}")
 _MAX_ID = 2**31 - 1
 _PAGE = re.compile(r"[0-9]{1,9}")
+#: a case version (an INTEGER column): ASCII digits only, since str.isdigit() also takes "²"
+_VERSION = re.compile(r"[0-9]{1,10}")
 
 
 class PageNotFoundError(ReviewError):
@@ -223,7 +227,8 @@ def _render(
         lang=locale,
         zh=locale.startswith("zh"),
         user=analyst,
-        path=request.url.path,
+        # the language links repeat the path: a card number typed into the URL stays out
+        path=mask_pans(request.url.path),
         now=now,
         hours_left=lambda deadline: (deadline - now) / 3_600_000_000,
         queues=QUEUES,
@@ -332,7 +337,7 @@ async def _guard(request: Request) -> None:
 
 def _version(if_match: str | None, form_version: str | None) -> int:
     raw = (if_match or form_version or "").strip().removeprefix("W/").strip('"')
-    if not raw.isdigit():
+    if not _VERSION.fullmatch(raw):
         raise StaleVersionError("a decision must name the case version (If-Match)")
     return int(raw)
 
@@ -343,7 +348,9 @@ router = APIRouter(prefix="/review", include_in_schema=False, dependencies=[Depe
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str = "/review/") -> HTMLResponse:
     """The log-in form."""
-    return _render(request, "login.html", analyst=None, next=next, failed=False, lock=None)
+    return _render(
+        request, "login.html", analyst=None, next=mask_pans(next), failed=False, lock=None
+    )
 
 
 def _attempt(request: Request, username: str, password: str) -> LoginAttempt:
@@ -357,6 +364,13 @@ def _attempt(request: Request, username: str, password: str) -> LoginAttempt:
         now=now,
         policy=ThrottlePolicy.from_settings(_settings(request)),
     )
+    if attempt.refused and attempt.lock is not None:
+        lock = attempt.lock
+        value = username if lock.subject is Subject.ACCOUNT else (client or "unknown")
+        seen: RefusalsSeen = request.app.state.review_refusals_seen
+        if not seen.first(subject_key(lock.subject, value), lock):
+            # the lock and its first refusal are in the log; the rest would only flood it
+            return attempt
     refused = "locked" if attempt.lock and attempt.analyst is None else "denied"
     audit.record_now(
         engine=engine,
@@ -392,7 +406,7 @@ async def login(
             request,
             "login.html",
             analyst=None,
-            next=next,
+            next=mask_pans(next),
             failed=True,
             lock=lock,
             wait=_wait(left),
@@ -560,7 +574,8 @@ def decide(
         version=_version(request.headers.get("if-match"), version),
         verdict=decision,
         reason=reason or None,
-        note=note,
+        # a NUL would fail the statement on PostgreSQL (and be kept on SQLite)
+        note=storable(note) if note else note,
         now=now_us(),
     )
     _audit(
@@ -606,7 +621,11 @@ def assign(
     request.state.action = "assign"
     found_id = _case_id(case_id)
     assign_case(
-        engine=_engine(request), lead=lead, case_id=found_id, assignee=assignee, now=now_us()
+        engine=_engine(request),
+        lead=lead,
+        case_id=found_id,
+        assignee=storable(assignee),  # no account name holds a NUL: "no active account"
+        now=now_us(),
     )
     _audit(request, lead, "assign", case_id=found_id, detail=assignee)
     return _see_other(f"/review/cases/{found_id}")
@@ -697,17 +716,23 @@ def _error_handler() -> Callable[[Request, Exception], Response]:
         assert isinstance(exc, ReviewError)
         if isinstance(exc, NotLoggedInError):
             if request.method == "GET":
-                return _see_other(f"/review/login?next={quote(request.url.path)}")
+                path = mask_pans(request.url.path)  # the Location must not carry a card number
+                return _see_other(f"/review/login?next={quote(path)}")
             return JSONResponse(
                 {"detail": str(exc), "request_id": request_id.get()}, status_code=401
             )
-        analyst: Analyst | None = getattr(request.state, "analyst", None)
+        # a route open to anyone (a language switch) has no analyst yet: the session's, if live
+        analyst: Analyst | None = getattr(request.state, "analyst", None) or _live_analyst(request)
         action = getattr(request.state, "action", None) or request.url.path[:32]
         outcome = next((v for k, v in _OUTCOMES if isinstance(exc, k)), "failed")
         if isinstance(exc, PageNotFoundError):
             outcome = "missing"
         message = mask_pans(str(exc))
-        _audit(request, analyst, action, outcome=outcome, case_id=exc.case_id, detail=message[:200])
+        if analyst is not None:
+            # only analysts' refusals: an anonymous client (an unknown language page) could
+            # repeat one for ever, and the append-only log can never be pruned
+            _audit(request, analyst, action, outcome=outcome, case_id=exc.case_id,
+                   detail=message[:200])  # fmt: skip
         if "application/json" in request.headers.get("accept", ""):
             return JSONResponse(
                 {"detail": message, "request_id": request_id.get()}, status_code=exc.status
@@ -723,10 +748,29 @@ def _csrf_refused(request: Request, exc: Exception) -> Response:
     """403 for a forged or foreign request: audited, and a page that says what happened."""
     message = mask_pans(str(exc))
     action = getattr(request.state, "action", None) or request.url.path[:32]
-    _audit(request, None, action, outcome="forged", detail=message[:200])
+    # audited under the analyst whose live session the forged request rode on (the attack
+    # worth a trail); without one it acted on nothing, and an anonymous client must not be
+    # able to grow the append-only log without limit: the request log has it
+    victim = _live_analyst(request)
+    if victim is not None:
+        _audit(request, victim, action, outcome="forged", detail=message[:200])
+    else:
+        log.info("refused a forged request without a session: %s", message[:200])
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse({"detail": message, "request_id": request_id.get()}, status_code=403)
     return _render(request, "error.html", analyst=None, status=403, error=message, kind="csrf")
+
+
+def _live_analyst(request: Request) -> Analyst | None:
+    """The analyst of the request's session cookie, if it names a live session."""
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    try:
+        with _engine(request).connect() as conn:
+            return session_analyst(conn=conn, token=token, now=now_us())
+    except NotLoggedInError:
+        return None
 
 
 def mount(app: FastAPI) -> None:
@@ -737,6 +781,7 @@ def mount(app: FastAPI) -> None:
     pool = ThreadPoolExecutor(settings.login_threads, thread_name_prefix="review-login")
     pool.submit(warm_up)
     app.state.review_login_pool = pool
+    app.state.review_refusals_seen = RefusalsSeen()
     app.include_router(router)
     app.mount("/review/static", StaticFiles(directory=_HERE / "static"), name="review-static")
     app.add_exception_handler(ReviewError, _error_handler())

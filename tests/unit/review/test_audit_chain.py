@@ -312,3 +312,76 @@ def test_the_migration_goes_down_and_up_again(request: pytest.FixtureRequest, ba
     _append(engine, 1, start=2)
     assert [r["seq"] for r in _rows(engine)] == [1, 2, 3]
     assert verify_chain(engine=engine).intact
+
+
+# -- a hand on the SQLite file stores any type in any column: verify reports, never crashes --
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        # a place that is no number at all, text or bytes: an inserted row, not a crash
+        (
+            "INSERT INTO review_audit (at, action, outcome, seq, prev_hash, row_hash) "
+            "VALUES (1, 'login', 'ok', 'abc', 'x', 'y')",
+            [("inserted", None)],
+        ),
+        (
+            "INSERT INTO review_audit (at, action, outcome, seq, prev_hash, row_hash) "
+            "VALUES (1, 'login', 'ok', x'01', 'x', 'y')",
+            [("inserted", None)],
+        ),
+        # a fractional place sits between two rows: inserted, and it blames no neighbour
+        (
+            "INSERT INTO review_audit (at, action, outcome, seq, prev_hash, row_hash) "
+            "VALUES (1, 'login', 'ok', 2.5, 'x', 'y')",
+            [("inserted", None)],
+        ),
+        # fields rewritten as bytes: their row does not match its hash
+        ("UPDATE review_audit SET actor = x'41' WHERE seq = 2", [("rewritten", 2)]),
+        ("UPDATE review_audit SET at = '1000' WHERE seq = 2", [("rewritten", 2)]),
+        (
+            "UPDATE review_audit SET prev_hash = x'00' WHERE seq = 2",
+            [("rewritten", 1), ("rewritten", 2)],
+        ),
+    ],
+    ids=["seq-text", "seq-bytes", "seq-real", "actor-bytes", "at-text", "prev-hash-bytes"],
+)
+def test_verify_reports_odd_types_stored_by_hand_on_sqlite(
+    sqlite_engine: Engine, statement: str, expected: list[tuple[str, int | None]]
+) -> None:
+    upgrade(sqlite_engine)
+    _append(sqlite_engine, 3)
+    _around_the_guard(sqlite_engine, statement)
+    assert _found(sqlite_engine) == expected
+
+
+@pytest.mark.parametrize("value", ["'zz'", "x'01'", "2.5"])
+def test_verify_reports_a_head_whose_place_is_not_a_number(
+    sqlite_engine: Engine, value: str
+) -> None:
+    upgrade(sqlite_engine)
+    _append(sqlite_engine, 2)
+    with sqlite_engine.begin() as conn:
+        conn.execute(text(f"UPDATE review_audit_head SET seq = {value}"))
+    report = verify_chain(engine=sqlite_engine)
+    assert [(p.kind, p.seq) for p in report.problems] == [(ProblemKind.REWRITTEN, None)]
+    assert "head" in report.problems[0].reason
+    assert report.head_seq is None
+
+
+def test_nul_and_lone_surrogates_are_kept_out_of_the_log(db: Engine) -> None:
+    # PostgreSQL stores neither in text: the append, and so the trail of a refusal, would fail
+    record_now(
+        engine=db,
+        at=1,
+        actor="a\x00b",
+        action="/review/lang/\x00",
+        outcome="missing",
+        client="\ud800",
+        detail="no language '\x00' \udfff",
+    )
+    (row,) = _rows(db)
+    assert row["actor"] == "a\ufffdb"
+    assert row["action"] == "/review/lang/\ufffd"
+    assert row["client"] == "\ufffd"
+    assert row["detail"] == "no language '\ufffd' \ufffd"
+    assert verify_chain(engine=db).intact

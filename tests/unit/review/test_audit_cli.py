@@ -58,6 +58,23 @@ def test_a_rewritten_row_exits_1_and_is_named(api_db: Engine) -> None:
     assert "audit chain BROKEN (1 problems): 3 rows" in out
 
 
+def test_a_row_stored_by_hand_with_a_text_place_is_reported_not_a_traceback(
+    api_db: Engine,
+) -> None:
+    # SQLite keeps text in an integer column: the check must report it, exit 1, no traceback
+    with api_db.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO review_audit (at, action, outcome, seq, prev_hash, row_hash) "
+                "VALUES (1, 'login', 'ok', 'abc', 'x', 'y')"
+            )
+        )
+    code, out, _ = _run("audit", "verify")
+    assert code == 1
+    assert "a row (audit_id 4) inserted: its place 'abc' is not a whole number" in out
+    assert "audit chain BROKEN (1 problems): 4 rows" in out
+
+
 def test_json_output_lists_the_problems(api_db: Engine) -> None:
     _rewrite_row_2(api_db)
     code, out, _ = _run("audit", "verify", "--json")

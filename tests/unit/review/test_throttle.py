@@ -130,3 +130,26 @@ def test_known_and_unknown_names_cost_one_scrypt_each(
         calls.clear()
         assert authenticate(conn=conn, username="nobody", password="wrong-guess") is None
     assert known == calls == [2**14]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        # 0 or less: every failure starts a new window, or a lock ends as it starts (no
+        # throttle at all, silently); nan or inf: the first failed log-in answered 500
+        ("SETTLEWATCH_LOGIN_WINDOW_SECONDS", "0"),
+        ("SETTLEWATCH_LOGIN_WINDOW_SECONDS", "nan"),
+        ("SETTLEWATCH_LOGIN_LOCK_SECONDS", "-60"),
+        ("SETTLEWATCH_LOGIN_LOCK_SECONDS", "inf"),
+        ("SETTLEWATCH_LOGIN_LOCK_MAX_SECONDS", "0"),
+        ("SETTLEWATCH_LOGIN_LOCK_MAX_SECONDS", "nan"),
+    ],
+)
+def test_a_throttle_setting_that_would_switch_it_off_or_fail_is_refused(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    from serving.settings import Settings
+
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValueError, match=variable):
+        Settings.from_env()

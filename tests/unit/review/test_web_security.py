@@ -163,7 +163,9 @@ def test_guessing_locks_the_account_and_the_right_password_is_refused_meanwhile(
             .scalars()
             .all()
         )
-    assert outcomes == ["denied", "denied", "locked", "locked", "locked"]
+    # the lock's start and its first refusal; the English retry refused by the same lock is
+    # not written again (the append-only log must not grow with every refused attempt)
+    assert outcomes == ["denied", "denied", "locked", "locked"]
     # another account from another address still logs in
     assert login(app, "lena").get("/review/").status_code == 200
 
@@ -272,3 +274,124 @@ def test_a_log_in_goes_through_while_every_request_thread_is_taken(app: FastAPI)
             return answer.status_code
 
     assert anyio.run(scenario) == 303
+
+
+# -- hostile values in paths, queries and forms (found probing the fixes of issue 19) ---------
+@pytest.mark.parametrize("version", ["²", "１", "٣", "99999999999999999999", "-1", "1e3"])
+def test_a_version_that_is_no_plain_number_is_stale_not_a_500(app: FastAPI, version: str) -> None:
+    # "²".isdigit() is True but int("²") raises: the form's version must be ASCII digits
+    ana = login(app, "ana")
+    location = ana.post("/review/claim").headers["location"]
+    answer = ana.post(
+        f"{location}/decision",
+        data={"version": version, "decision": "benign_delay", "reason": "not_yet_due"},
+    )
+    assert answer.status_code == 412, answer.text[:200]
+
+
+@pytest.mark.parametrize("typed", [PAN, "4111-1111-1111-1111", "x.4111111111111111"])
+def test_a_card_number_typed_into_a_url_is_not_echoed(app: FastAPI, typed: str) -> None:
+    digits = "4111111111111111"
+    # the language links of every page repeat the path; the log-in form repeats `next`
+    ana = login(app, "ana")
+    for path in (f"/review/cases/{typed}", f"/review/lang/{typed}"):
+        page = ana.get(path)
+        assert page.status_code == 404
+        assert typed not in page.text
+        assert digits not in page.text
+    form = TestClient(app).get("/review/login", params={"next": f"/review/cases/{typed}"})
+    assert form.status_code == 200
+    assert typed not in form.text
+    assert digits not in form.text
+    # not logged in: the way to the log-in page quotes the path
+    bounced = TestClient(app, follow_redirects=False).get(f"/review/cases/{typed}")
+    assert bounced.status_code == 303
+    assert digits not in bounced.headers["location"].replace("-", "").replace(".", "")
+
+
+def test_a_nul_in_a_path_still_leaves_its_audit_row(app: FastAPI, db: Engine) -> None:
+    # PostgreSQL refuses NUL in text: the refusal's audit row failed, and with it the 404 page
+    ana = login(app, "ana")
+    for path in ("/review/lang/%00", "/review/cases/%00"):
+        page = ana.get(path)
+        assert page.status_code == 404, page.text[:200]
+    with db.connect() as conn:
+        missing = conn.execute(
+            select(func.count()).where(AUDIT.c.outcome == "missing")
+        ).scalar_one()
+    assert missing == 2
+
+
+def test_a_nul_typed_into_a_form_is_stored_as_a_replacement_on_both_databases(
+    app: FastAPI, db: Engine
+) -> None:
+    # PostgreSQL refuses NUL in text: a note, an assignee or a log-in name holding one got a
+    # bare 422 JSON, no page, no audit row, and a log-in attempt that was never counted
+    _, guess = try_login(app, "ana\x00", "wrong-guess")
+    assert guess.status_code == 401, guess.text[:200]
+    lena = login(app, "lena")
+    location = lena.post("/review/claim").headers["location"]
+    assign = lena.post(f"{location}/assign", data={"assignee": "ana\x00"})
+    assert assign.status_code == 422
+    assert "text/html" in assign.headers["content-type"]
+    version = re.search(r'name="version" value="(\d+)"', lena.get(location).text)
+    assert version
+    done = lena.post(
+        f"{location}/decision",
+        data={"version": version.group(1), "decision": "fraud", "reason": "stolen_card",
+              "note": "typed \x00 by a scanner"},
+    )  # fmt: skip
+    assert done.status_code == 303, done.text[:200]
+    case_id = int(location.rsplit("/", 1)[1])
+    with db.connect() as conn:
+        note = conn.execute(select(CASES.c.note).where(CASES.c.case_id == case_id)).scalar()
+        logins = conn.execute(
+            select(AUDIT.c.actor, AUDIT.c.outcome).where(AUDIT.c.action == "login")
+        ).all()
+        refused = conn.execute(
+            select(func.count()).where(AUDIT.c.action == "assign", AUDIT.c.outcome == "invalid")
+        ).scalar_one()
+    assert note == "typed \ufffd by a scanner"
+    assert ("ana\ufffd", "denied") in logins
+    assert refused == 1
+
+
+def _audit_rows(db: Engine) -> int:
+    with db.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(AUDIT)).scalar_one())
+
+
+def test_an_anonymous_client_cannot_grow_the_append_only_log_without_limit(
+    app: FastAPI, db: Engine
+) -> None:
+    # the log can never be pruned: before, every attempt refused by a lock, every forged form
+    # and every unknown language page wrote a row, hundreds a second from one client
+    client = TestClient(app, follow_redirects=False)
+    answers = [try_login(app, "ana", "wrong-guess", client)[1] for _ in range(3)]
+    assert [a.status_code for a in answers] == [401, 401, 429]  # the third starts the lock
+    after_lock = _audit_rows(db)
+    assert after_lock == 3
+    token = form_token(client.get("/review/login").text)
+    for _ in range(30):
+        refused = client.post(
+            "/review/login", data={"username": "ana", "password": PASSWORD, "csrf_token": token}
+        )
+        assert refused.status_code == 429
+    assert _audit_rows(db) == after_lock + 1  # the lock's first refusal, once
+    for _ in range(30):
+        foreign = client.post("/review/claim", headers={"origin": "http://evil.example"})
+        assert foreign.status_code == 403
+        # no session at all: refused (401) before anything is checked, nothing to audit
+        assert client.post("/review/logout", data={"csrf_token": "forged"}).status_code == 401
+        assert client.get("/review/lang/xx").status_code == 404
+    assert _audit_rows(db) == after_lock + 1
+
+
+def test_a_forged_form_with_a_live_session_is_audited_under_its_analyst(
+    app: FastAPI, db: Engine
+) -> None:
+    ana = login(app, "ana")
+    assert ana.post("/review/claim", headers={"origin": "http://evil.example"}).status_code == 403
+    with db.connect() as conn:
+        forged = conn.execute(select(AUDIT.c.actor).where(AUDIT.c.outcome == "forged")).all()
+    assert forged == [("ana",)]
