@@ -27,6 +27,7 @@ masked, like the values.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -60,6 +61,7 @@ __all__ = [
     "TableStatus",
     "ValidationReport",
     "check_rows",
+    "unproven_files",
     "validate_folder",
 ]
 
@@ -69,6 +71,9 @@ REFERENCE_CHECK = "expect_column_values_to_be_in_set"  # the parent table's ids
 WINDOW_CHECK = "timestamp_in_window"
 CLAIM_CHECK = "claim_matches_transaction"
 SUMMARY_FILE = "summary.json"
+#: written into `valid_dir` last: the SHA-256 of each table file this validation wrote
+VALIDATED_FILE = "validated.json"
+_VALIDATED_FORMAT = "settlewatch-validated/1"
 
 
 class TableStatus(StrEnum):
@@ -135,6 +140,18 @@ class ValidationReport:
         }
 
 
+def _cell_text(value: Any) -> str:
+    """A raw cell as text. A Parquet timestamp may lie outside the years Python can print
+    (year 0 once in Beijing time, or past 9999): it is written as its microseconds instead."""
+    try:
+        return str(value)
+    except (ValueError, OverflowError, NotImplementedError):
+        if isinstance(value, pd.Timestamp):
+            us = int(value.asm8.astype("datetime64[us]").view("i8"))
+            return f"{us} us from 1970-01-01 UTC (outside years 1-9999)"
+        return f"<a {type(value).__name__} that cannot be written as text>"
+
+
 def _raw_text(frame: pd.DataFrame) -> pd.DataFrame:
     """Every cell as masked text (or null): how a quarantined row is stored, whatever broke."""
     out = pd.DataFrame(index=frame.index)
@@ -142,7 +159,7 @@ def _raw_text(frame: pd.DataFrame) -> pd.DataFrame:
         values = frame[name].to_numpy(dtype=object)
         missing = frame[name].isna().to_numpy()
         out[mask_pans(str(name))] = pd.Series(
-            [None if m else mask_pans(str(v)) for v, m in zip(values, missing, strict=True)],
+            [None if m else mask_pans(_cell_text(v)) for v, m in zip(values, missing, strict=True)],
             index=frame.index,
             dtype=object,
         )
@@ -405,6 +422,8 @@ def validate_folder(
     run = _Run(quarantine_dir, valid_dir, (window or TimeWindow()).fixed())
     reports: dict[str, TableReport] = {}
 
+    if valid_dir is not None:  # until this run vouches for its files, nothing does
+        (valid_dir / VALIDATED_FILE).unlink(missing_ok=True)
     for name, table in TABLES.items():
         _clear_outputs(name, quarantine_dir, valid_dir)
         path = files.get(name)
@@ -419,7 +438,39 @@ def validate_folder(
     result = ValidationReport(str(input_dir), str(quarantine_dir), reports, ignored)
     summary = json.dumps(result.to_dict(), indent=2, ensure_ascii=False)
     (quarantine_dir / SUMMARY_FILE).write_text(summary + "\n", encoding="utf-8")
+    if valid_dir is not None:
+        _vouch_for(valid_dir)
     return result
+
+
+def _table_files(folder: Path) -> dict[str, str]:
+    """SHA-256 of each contract table's Parquet file in `folder`."""
+    return {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+        for name in TABLES
+        if (path := folder / f"{name}.parquet").is_file()
+    }
+
+
+def _vouch_for(valid_dir: Path) -> None:
+    valid_dir.mkdir(parents=True, exist_ok=True)
+    marker = {"format": _VALIDATED_FORMAT, "files": _table_files(valid_dir)}
+    (valid_dir / VALIDATED_FILE).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+
+
+def unproven_files(folder: Path) -> list[str]:
+    """The table files in `folder` that `validate_folder` did not write as they are now (all
+    of them when no validation wrote the folder): what a bulk load must check before storing.
+    """
+    found = _table_files(folder)
+    try:
+        marker = json.loads((folder / VALIDATED_FILE).read_text(encoding="utf-8"))
+        vouched = marker["files"] if marker.get("format") == _VALIDATED_FORMAT else {}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        vouched = {}
+    if not isinstance(vouched, dict):
+        vouched = {}
+    return sorted(name for name, digest in found.items() if vouched.get(name) != digest)
 
 
 @dataclass

@@ -20,6 +20,9 @@ import numpy.typing as npt
 
 __all__ = ["PackedForest"]
 
+#: deeper than any forest `from_sklearn` packs (scikit-learn's depth is log2(max_samples))
+_MAX_DEPTH = 24
+
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -101,19 +104,33 @@ class PackedForest:
 
     @classmethod
     def load(cls, path: Path) -> PackedForest:
-        """Raises KeyError or ValueError on a file that is not a packed forest."""
+        """Raises KeyError or ValueError on a file that is not a packed forest.
+
+        The compiled walk (`_path_totals`) trusts every index it reads, so each is checked
+        here: a split feature below 0 would read outside the row (numba checks no bounds);
+        the upper bound is the caller's, who knows the row's width (`n_features_min`).
+        """
         with np.load(path, allow_pickle=False) as data:
+            feature = data["feature"]
+            depth = int(data["depth"])
+            if not 0 <= depth <= _MAX_DEPTH:  # before 2**depth: a huge one would never end
+                raise ValueError(f"depth {depth} is outside 0-{_MAX_DEPTH}")
+            if feature.dtype.kind not in "iu" or (
+                feature.size and (feature.min() < 0 or feature.max() > np.iinfo(np.int32).max)
+            ):
+                raise ValueError("split features must be column indices of 0 or more")
             forest = cls(
-                feature=data["feature"].astype(np.int32),
+                feature=feature.astype(np.int32),
                 threshold=data["threshold"].astype(np.float32),
                 path=data["path"].astype(np.float64),
-                depth=int(data["depth"]),
+                depth=depth,
                 denominator=float(data["denominator"]),
             )
         n_trees = len(forest.feature)
         internal, leaves = 2**forest.depth - 1, 2**forest.depth
         if (
-            forest.feature.shape != (n_trees, internal)
+            forest.feature.ndim != 2
+            or forest.feature.shape != (n_trees, internal)
             or forest.threshold.shape != (n_trees, internal)
             or forest.path.shape != (n_trees, leaves)
         ):

@@ -62,6 +62,17 @@ class TailScorer:
             )
         if scorer.grid.ndim != 2 or scorer.grid.shape[1] != len(scorer.levels):
             raise ValueError("quantile grid does not match its levels")
+        # the compiled scorer reads levels[0] and levels[count - 1] unchecked
+        levels = scorer.levels
+        if (
+            levels.ndim != 1
+            or not len(levels)
+            or not np.all((levels > 0) & (levels < 1))
+            or not np.all(np.diff(levels) > 0)
+        ):
+            raise ValueError("quantile levels must rise strictly within (0, 1)")
+        if scorer.top < 1:
+            raise ValueError(f"top must be at least 1, got {scorer.top}")
         return scorer
 
 

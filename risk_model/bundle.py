@@ -588,9 +588,13 @@ class RiskModel:
         def booster(name: str) -> lgb.Booster:
             return lgb.Booster(model_str=texts[name])
 
-        def arrays(name: str) -> Any:
+        def arrays(name: str, kind: type[PackedForest] | type[TailScorer]) -> Any:
             # the verified bytes, not the file again: what was checked is what is read
-            return io.BytesIO(contents[name])
+            data: Any = io.BytesIO(contents[name])
+            try:
+                return kind.load(data)
+            except (KeyError, ValueError, OSError) as exc:  # named: which file is not whole
+                raise _BadFileError(f"{name}: {exc}") from exc
 
         eta = m["eta"]
         p50, p90 = (booster(name) for name in eta["models"])
@@ -616,10 +620,10 @@ class RiskModel:
                 ArrivalCorrection(str(c["regime"]), float(c["p50"]), float(c["p90"]))
                 for c in eta["corrections"]
             ],
-            anomaly=PackedForest.load(arrays(anomaly["model"])),
+            anomaly=arrays(anomaly["model"], PackedForest),
             anomaly_columns=anomaly["columns"],
             anomaly_fill=[float(v) for v in anomaly["fill"]],
-            anomaly_tails=TailScorer.load(arrays(anomaly["tails"])),
+            anomaly_tails=arrays(anomaly["tails"], TailScorer),
             anomaly_reference={
                 k: [float(v) for v in anomaly["reference"][k]] for k in ("forest", "tails")
             },

@@ -773,16 +773,21 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         return 200, _claim_content(claim_id, answer)
 
     # -- administration --------------------------------------------------------------------
+    refresh_limiter = anyio.CapacityLimiter(1)
+
     @app.post(
         "/v1/admin/model/refresh",
         tags=["administration"],
         summary="Follow the registry alias now instead of at the next poll.",
         responses={k: v for k, v in _ERRORS.items() if k in (401, 403)},
     )
-    def refresh_model(
+    async def refresh_model(
         _caller: Annotated[ApiKey, Depends(_needs(Scope.ADMIN))],
     ) -> dict[str, Any]:
-        changed = models.refresh()
+        # a thread of its own, not a request thread: against a registry that does not answer
+        # a refresh takes its timeouts (tens of seconds), and two of them held every scoring
+        # thread; more refreshes wait their turn in the event loop, holding no thread
+        changed = await anyio.to_thread.run_sync(models.refresh, limiter=refresh_limiter)
         current = models.current
         return {
             "changed": changed,

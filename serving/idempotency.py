@@ -3,6 +3,9 @@
 `begin` claims the key with an insert that only one writer can win (the primary key), so two
 workers cannot both process one key. A key whose worker died (still in flight after
 `stale_seconds`) is taken over by the next retry.
+
+A key is the caller's free text (a client may well use a card number as one): only its SHA-256
+(`stored_key`) is stored, so what a caller puts in the header never reaches the database.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from serving.db import IDEMPOTENCY, now_us
 
-__all__ = ["Begin", "begin", "finish", "forget", "request_digest"]
+__all__ = ["Begin", "begin", "finish", "forget", "request_digest", "stored_key"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,11 @@ def request_digest(body: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def stored_key(key: str) -> str:
+    """What the table holds for the caller's `key`: its SHA-256, never the key itself."""
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _insert(engine: Engine) -> Any:
     if engine.dialect.name == "postgresql":
         return postgresql.insert(IDEMPOTENCY).on_conflict_do_nothing()
@@ -44,6 +52,7 @@ def _insert(engine: Engine) -> Any:
 
 def begin(engine: Engine, *, key_id: str, key: str, digest: str, stale_seconds: float) -> Begin:
     """Claim `key` for this caller, or say why not."""
+    key = stored_key(key)
     now = now_us()
     row = {
         "key_id": key_id,
@@ -77,6 +86,7 @@ def begin(engine: Engine, *, key_id: str, key: str, digest: str, stale_seconds: 
 
 def finish(engine: Engine, *, key_id: str, key: str, status_code: int, response: Any) -> None:
     """Store the answer under the key; later retries replay it."""
+    key = stored_key(key)
     with engine.begin() as conn:
         conn.execute(
             update(IDEMPOTENCY)
@@ -92,6 +102,7 @@ def finish(engine: Engine, *, key_id: str, key: str, status_code: int, response:
 
 def forget(engine: Engine, *, key_id: str, key: str) -> None:
     """Release a key whose request failed before answering, so a retry can run it."""
+    key = stored_key(key)
     with engine.begin() as conn:
         conn.execute(
             delete(IDEMPOTENCY).where(

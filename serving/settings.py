@@ -127,6 +127,15 @@ class Settings:
             )
         if min(self.login_max_failures, self.login_max_failures_per_address) < 1:
             raise ValueError("SETTLEWATCH_LOGIN_MAX_FAILURES(_PER_ADDRESS) must be at least 1")
+        # 0 or less would switch the throttle off without a word; nan or inf would fail the
+        # first failed log-in (the policy counts in whole microseconds)
+        for name, seconds in (
+            ("SETTLEWATCH_LOGIN_WINDOW_SECONDS", self.login_window_seconds),
+            ("SETTLEWATCH_LOGIN_LOCK_SECONDS", self.login_lock_seconds),
+            ("SETTLEWATCH_LOGIN_LOCK_MAX_SECONDS", self.login_lock_max_seconds),
+        ):
+            if not 0 < seconds < 10**9:  # also false for nan
+                raise ValueError(f"{name} must be a number of seconds above 0, got {seconds}")
 
     @property
     def migration_url(self) -> str:

@@ -463,8 +463,11 @@ def ingest(
     Use the output folder of `settlewatch validate --out`. The database is
     SETTLEWATCH_DATABASE_URL (default sqlite:///settlewatch.db); it is migrated first.
     merchants, terminals and transactions must be there; an absent optional table
-    (settlement_events, claims, outcomes) loads as empty.
+    (settlement_events, claims, outcomes) loads as empty. A folder that validation did not
+    write as it is now is checked against the contract first, and refused (exit code 2) if
+    any row breaks it: nothing is stored.
     """
+    from data_contracts.validate import unproven_files
     from features import load_history
     from features.online import write_history
     from serving.db import make_engine, upgrade
@@ -478,15 +481,51 @@ def ingest(
     if absent:
         files = ", ".join(f"{n}.parquet" for n in absent)
         raise usage_error(f"{input_dir} lacks required table(s): {files}")
+    unproven = unproven_files(input_dir)
+    if unproven:
+        _refuse_rows_breaking_the_contract(input_dir, unproven)
     settings = Settings.from_env()
     engine = make_engine(settings.database_url)
-    with err.status("migrating the database") as status:
-        upgrade(engine)
-        status.update(f"loading {input_dir}")
-        history = load_history(input_dir)
-        status.update(f"writing {history.rows:,} rows")
-        write_history(engine, history)
+    try:
+        with err.status("migrating the database") as status:
+            upgrade(engine)
+            status.update(f"loading {input_dir}")
+            history = load_history(input_dir)
+            status.update(f"writing {history.rows:,} rows")
+            write_history(engine, history)
+    finally:
+        engine.dispose()  # its connections closed now, not whenever they are collected
     out.print(f"{history.rows} rows from {input_dir} -> {_shown_url(settings.database_url)}")
+
+
+def _refuse_rows_breaking_the_contract(input_dir: Path, unproven: list[str]) -> None:
+    """Validate a folder `validate --out` did not write (or that changed since); exit 2 when a
+    row breaks the contract. Bulk loading stores rows as they are: a card number, a NUL or a
+    time out of range would go straight into the database."""
+    import tempfile
+
+    from data_contracts.validate import TableStatus, validate_folder
+
+    with (
+        tempfile.TemporaryDirectory(prefix="settlewatch-ingest-") as tmp,
+        err.status(f"checking {', '.join(unproven)} against the contract"),
+    ):
+        report = validate_folder(input_dir=input_dir, quarantine_dir=Path(tmp))
+    broken = {
+        name: t
+        for name, t in report.tables.items()
+        if t.rows_quarantined or t.status is TableStatus.QUARANTINED_WHOLE
+    }
+    if not broken:
+        return
+    rows = sum(t.rows_quarantined for t in broken.values())
+    name, first = next(iter(broken.items()))
+    why = first.reason or next(iter(first.failures), "see settlewatch validate")
+    raise usage_error(
+        f"{input_dir} was not written by `settlewatch validate --out` and {rows} row(s) break "
+        f"the data contract ({name}: {why}); nothing was loaded. Run `settlewatch validate "
+        f"{input_dir} --quarantine QDIR --out VALID` and ingest VALID"
+    )
 
 
 @app.command()

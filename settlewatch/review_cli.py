@@ -182,7 +182,10 @@ def audit_verify(
         out.print_json(json.dumps(report.to_dict()))
     else:
         for problem in report.problems:
-            row = f"row {problem.seq}" if problem.seq is not None else "the chain"
+            if problem.seq is not None:
+                row = f"row {problem.seq}"
+            else:  # a row with no usable place, or the chain's head
+                row = "a row" if problem.audit_id is not None else "the chain"
             if problem.audit_id is not None:
                 row += f" (audit_id {problem.audit_id})"
             out.print(f"{row} {problem.kind.value}: {problem.reason}")

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from contract_tables import make_tables, write_parquet
 
@@ -57,6 +59,42 @@ def test_timestamps_outside_the_window_are_quarantined_with_the_reason(tmp_path:
     assert report.tables["transactions"].rows_valid == 200 - 3 - 0
     counts = report.tables["transactions"].failures
     assert counts["ts: before 2000-01-01 00:00 (Beijing time)"] == 2
+
+
+def test_parquet_timestamps_python_cannot_print_are_quarantined_not_a_crash(
+    tmp_path: Path,
+) -> None:
+    # a Parquet timestamp is a count of microseconds: it can lie before year 1 or after 9999,
+    # where Python (and pandas' text of it) cannot go; writing the quarantined row crashed
+    frames = make_tables()
+    folder = write_parquet(frames, tmp_path / "in")
+    table = pq.read_table(folder / "transactions.parquet")
+    ts = table.column("ts").cast(pa.int64()).to_pylist()
+    outside = {
+        1: -62_135_596_800_000_000 - 14 * 3_600_000_000,  # 0001-01-01T00:00+14:00
+        2: 253_402_300_799_000_000 + 10 * 3_600_000_000,  # 9999-12-31T23:59:59-10:00
+        4: 2**62,
+        6: -(2**62),
+    }
+    for row, us in outside.items():
+        ts[row] = us
+    column = pa.array(ts, pa.int64()).cast(table.schema.field("ts").type)
+    pq.write_table(
+        table.set_column(table.schema.get_field_index("ts"), "ts", column),
+        folder / "transactions.parquet",
+    )
+
+    report = validate_folder(input_dir=folder, quarantine_dir=tmp_path / "q", window=WINDOW)
+
+    reasons = _quarantined(tmp_path / "q", "transactions")
+    assert set(outside) <= set(reasons)
+    assert "ts: before 2000-01-01" in reasons[1]
+    assert "ts: before 2000-01-01" in reasons[6]
+    assert "more than 24 h ahead of now" in reasons[2]
+    assert "more than 24 h ahead of now" in reasons[4]
+    stored = pd.read_parquet(tmp_path / "q" / "transactions.parquet").set_index("_source_row")
+    assert stored.loc[4, "ts"] == f"{2**62} us from 1970-01-01 UTC (outside years 1-9999)"
+    assert report.tables["transactions"].rows_quarantined == len(outside)
 
 
 def test_claims_of_another_merchant_or_above_the_sale_and_huge_amounts_are_quarantined(

@@ -318,7 +318,6 @@ def _load_and_score_in_child(folder: Path) -> str:
 def test_packed_arrays_that_would_send_the_compiled_code_astray_are_refused(
     bundle: Path, name: str, changes: dict[str, object], said: str
 ) -> None:
-    assert _load_and_score_in_child(bundle) == "scored"
     with np.load(bundle / name) as data:
         if changes.get("feature") == "negative":
             changes["feature"] = np.full_like(data["feature"], -(10**9))

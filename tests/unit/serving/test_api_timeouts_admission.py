@@ -133,3 +133,39 @@ def test_a_worker_at_its_limit_sheds_the_next_scoring_request_at_once(
         assert sorted(status for status, _ in replies) == [200, 200]
         assert client.post("/v1/score", json=body, headers=auth(SCORE_KEY)).status_code == 200
         assert "settlewatch_shed_requests_total 2.0" in client.get("/metrics").text
+
+
+def test_model_refreshes_against_a_silent_registry_hold_no_scoring_thread(
+    loaded_engine: Engine, store_copy: str, tmp_path: Path, points: pl.DataFrame
+) -> None:
+    # a refresh against a registry that accepts and never answers takes its timeouts (30 s
+    # with the defaults); run on the request threads, two of them stopped all scoring
+    from api_support import ADMIN_KEY
+
+    settings = make_settings(tmp_path, store_copy, threads=2)
+    body = {"tx_id": points.row(0)[0]}
+    release = threading.Event()
+    with TestClient(create_app(settings, engine=loaded_engine)) as client:
+        models = client.app.state.service.models  # type: ignore[attr-defined]
+        models.refresh = lambda: release.wait(30) and False
+        refreshes = [
+            threading.Thread(
+                target=client.post,
+                args=("/v1/admin/model/refresh",),
+                kwargs={"headers": auth(ADMIN_KEY)},
+            )
+            for _ in range(3)
+        ]
+        try:
+            for t in refreshes:
+                t.start()
+            time.sleep(0.5)  # every refresh is under way, or waiting for its turn
+            started = time.monotonic()
+            reply = client.post("/v1/score", json=body, headers=auth(SCORE_KEY))
+            elapsed = time.monotonic() - started
+        finally:
+            release.set()
+            for t in refreshes:
+                t.join(timeout=10)
+        assert reply.status_code == 200, reply.text
+        assert elapsed < 5.0

@@ -1,0 +1,93 @@
+"""An Idempotency-Key is the caller's free text: only its SHA-256 reaches the database.
+
+A client may use a card number as its key (a claim's card is the obvious unique thing at hand);
+the key was stored as sent, in every shape the detector refuses elsewhere. Both backends.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import polars as pl
+import pytest
+from api_support import CLAIMS_KEY, auth
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, MetaData, String, Text, insert, select
+
+from features import History
+from serving import idempotency
+from serving.db import IDEMPOTENCY, upgrade
+
+PANS = ["4111-1111-1111-1111", "4111 1111 1111 1111", "x.4111111111111111", "4111111111111111"]
+
+
+def _claim(points: pl.DataFrame, history: History, row: int) -> dict[str, Any]:
+    tx_id, _ = points.row(row)
+    sale = history.transactions.filter(pl.col("tx_id") == tx_id).row(0, named=True)
+    return {
+        "tx_id": tx_id,
+        "merchant_id": sale["merchant_id"],
+        "claimed_amount_fen": 100,
+        "channel": "app",
+        "evidence": "none",
+    }
+
+
+def _text_anywhere(engine: Engine, needle: str) -> list[str]:
+    """`table.column` of every stored text value holding `needle` (separators ignored)."""
+    digits = re.sub(r"\D", "", needle)
+    meta = MetaData()
+    meta.reflect(engine)
+    found = []
+    with engine.connect() as conn:
+        for table in meta.sorted_tables:
+            columns = [c for c in table.columns if isinstance(c.type, String | Text)]
+            for column in columns:
+                for (value,) in conn.execute(select(column).where(column.is_not(None))):
+                    if digits in re.sub(r"\D", "", str(value)):
+                        found.append(f"{table.name}.{column.name}")
+    return sorted(set(found))
+
+
+def test_a_card_number_as_idempotency_key_is_never_stored(
+    client: TestClient, loaded_engine: Engine, points: pl.DataFrame, small_history: History
+) -> None:
+    for row, pan in enumerate(PANS, start=3):
+        headers = {**auth(CLAIMS_KEY), "Idempotency-Key": pan}
+        first = client.post("/v1/claims", json=_claim(points, small_history, row), headers=headers)
+        assert first.status_code == 200, first.text
+        # the key still does its job: a retry replays the first answer
+        again = client.post("/v1/claims", json=_claim(points, small_history, row), headers=headers)
+        assert again.json() == first.json()
+        assert pan not in first.text
+    assert _text_anywhere(loaded_engine, PANS[0]) == []
+    with loaded_engine.connect() as conn:
+        stored = conn.execute(select(IDEMPOTENCY.c.idempotency_key)).scalars().all()
+    assert sorted(stored) == sorted(idempotency.stored_key(p) for p in PANS)
+
+
+def test_keys_stored_before_are_rewritten_by_the_migration(
+    engine: Engine, request: pytest.FixtureRequest
+) -> None:
+    upgrade(engine, "0104")
+    row = {
+        "key_id": "k1",
+        "request_sha256": "0" * 64,
+        "state": "done",
+        "status_code": 200,
+        "response_json": '{"ok": true}',
+        "created_at": 1,
+        "updated_at": 1,
+    }
+    with engine.begin() as conn:
+        conn.execute(insert(IDEMPOTENCY), [{**row, "idempotency_key": "4111-1111-1111-1111"}])
+    upgrade(engine)
+    with engine.connect() as conn:
+        keys = conn.execute(select(IDEMPOTENCY.c.idempotency_key)).scalars().all()
+    assert keys == [idempotency.stored_key("4111-1111-1111-1111")]
+    # a retry under the old key still finds its answer
+    found = idempotency.begin(
+        engine, key_id="k1", key="4111-1111-1111-1111", digest="0" * 64, stale_seconds=60
+    )
+    assert (found.outcome, found.response) == ("replay", {"ok": True})
