@@ -30,6 +30,7 @@ from sqlalchemy import (
     create_engine,
     event,
 )
+from sqlalchemy.exc import DBAPIError
 
 __all__ = [
     "API_KEYS",
@@ -38,6 +39,7 @@ __all__ = [
     "QUARANTINE",
     "SERVING_METADATA",
     "US_HOUR",
+    "MigrationPrivilegeError",
     "apply_timeouts",
     "epoch_us",
     "make_engine",
@@ -191,9 +193,33 @@ def alembic_config(engine: Engine | None = None) -> Config:
     return config
 
 
+class MigrationPrivilegeError(RuntimeError):
+    """The database is behind the code, and the role connected may not migrate it."""
+
+
+#: PostgreSQL's SQLSTATE for "insufficient privilege"
+_INSUFFICIENT_PRIVILEGE = "42501"
+
+
 def upgrade(engine: Engine, revision: str = "head", *, grant_to: str | None = None) -> None:
     """Migrate the database behind `engine` to `revision` (idempotent); with `grant_to`, grant
-    that PostgreSQL role the API's privileges in the same transaction (`serving.grants`)."""
+    that PostgreSQL role the API's privileges in the same transaction (`serving.grants`).
+
+    Raises:
+        MigrationPrivilegeError: the database needs migrating and the role may not (the API's
+            runtime role on a database its owner has not migrated to this version yet).
+    """
     config = alembic_config(engine)
     config.attributes["grant_to"] = grant_to
-    command.upgrade(config, revision)
+    try:
+        command.upgrade(config, revision)
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != _INSUFFICIENT_PRIVILEGE:
+            raise
+        who = engine.url.username or "this role"
+        raise MigrationPrivilegeError(
+            f"the database needs migrating to this version and {who} may not do it: as the "
+            "tables' owner run `settlewatch migrate --grant-to "
+            f"{engine.url.username or 'ROLE'}` (SETTLEWATCH_MIGRATION_DATABASE_URL names the "
+            "owner), then start again"
+        ) from None

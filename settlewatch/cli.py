@@ -551,6 +551,17 @@ def serve(
     except ValueError as exc:  # a number that is not one, or out of range
         raise usage_error(f"bad SETTLEWATCH_* setting: {exc}") from exc
     configure_logging(json_lines=settings.log_json)
+    # migrate once here (the owner's URL when one is set), not in each worker's start-up:
+    # a runtime role on a database behind the code gets a sentence, not a traceback
+    from serving.db import MigrationPrivilegeError, make_engine, upgrade
+
+    engine = make_engine(settings.migration_url)
+    try:
+        upgrade(engine)
+    except MigrationPrivilegeError as exc:
+        raise usage_error(str(exc)) from exc
+    finally:
+        engine.dispose()
     uvicorn.run(
         "settlewatch.web:create_app",
         factory=True,

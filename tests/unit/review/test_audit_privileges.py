@@ -109,3 +109,15 @@ def test_the_api_starts_as_its_role_on_a_migrated_database(
     assert answer.status_code == 200, answer.text
     with pg_api_role.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM api_keys")).scalar() == 4
+
+
+def test_the_runtime_role_on_a_database_behind_the_code_is_told_what_to_run(
+    pg_engine: Engine, pg_api_role: Engine
+) -> None:
+    from alembic import command
+
+    from serving.db import MigrationPrivilegeError, alembic_config, upgrade
+
+    command.downgrade(alembic_config(pg_engine), "-1")
+    with pytest.raises(MigrationPrivilegeError, match=r"settlewatch migrate --grant-to api_"):
+        upgrade(pg_api_role)
