@@ -45,6 +45,20 @@ def _manifest(folder: Path) -> dict[str, object]:
     return data
 
 
+def _run_in_child(script: str, folder: Path) -> str:
+    """Run `script` on `folder` in a fresh interpreter; what it printed. Fails on a crash (a
+    signal or a non-zero exit), which in this process would have taken pytest down."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, f"the loader died ({done.returncode}): {done.stderr[-500:]}"
+    return done.stdout.strip()
+
+
 def _load_in_child(folder: Path, *, skip_structure_check: bool = False) -> str:
     """Load `folder` in a fresh interpreter; what it raised (or "loaded"). Fails on a crash."""
     script = (
@@ -58,15 +72,7 @@ def _load_in_child(folder: Path, *, skip_structure_check: bool = False) -> str:
         "except bundle.ModelLoadError as exc:\n"
         "    print(exc.detail)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(folder)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, f"the loader died ({done.returncode}): {done.stderr[-500:]}"
-    return done.stdout.strip()
+    return _run_in_child(script, folder)
 
 
 def test_the_manifest_carries_the_checksum_of_every_file(bundle: Path) -> None:
@@ -293,15 +299,7 @@ def _load_and_score_in_child(folder: Path) -> str:
         "    model.risk_contributions(rows)\n"
         "    print('scored')\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(folder)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, f"the loader died ({done.returncode}): {done.stderr[-500:]}"
-    return done.stdout.strip()
+    return _run_in_child(script, folder)
 
 
 @pytest.mark.parametrize(
