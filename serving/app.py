@@ -352,6 +352,22 @@ def _iso(us: int) -> str:
     return dt.datetime.fromtimestamp(us / 1e6, tz=TIMEZONE).isoformat()
 
 
+#: what a scored transaction leads to (OpenAPI links: a client, and schemathesis's stateful
+#: phase, can follow an answer to the next call on the same transaction)
+_SCORED_LINKS: dict[str, Any] = {
+    "ScoreAgain": {
+        "operationId": "score_v1_score_post",
+        "requestBody": {"tx_id": "$response.body#/tx_id"},
+        "description": "Score the same transaction again, now.",
+    },
+    "ScoreInABatch": {
+        "operationId": "score_batch_v1_score_batch_post",
+        "requestBody": {"items": [{"tx_id": "$response.body#/tx_id"}]},
+        "description": "Score the same transaction in a batch.",
+    },
+}
+
+
 def _problem(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
     # an error may quote an id the caller sent: mask anything shaped like a card number; a lone
     # surrogate it quotes (a field name of the request) cannot be sent as UTF-8: "?" instead
@@ -601,6 +617,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         summary="Score one unsettled transaction (stored, or sent along) and route it.",
         response_model=ScoreAnswer,
         responses={
+            200: {"links": _SCORED_LINKS},
             **{k: v for k, v in _ERRORS.items() if k in (401, 403, 422)},
             404: {"model": Problem, "description": "No such transaction."},
         },
