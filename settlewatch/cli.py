@@ -435,10 +435,12 @@ def score(
 
 
 def _since_us(days: float | None) -> int | None:
-    """The epoch microseconds `days` days before now (None: no bound)."""
-    if days is None:
-        return None
+    """The epoch microseconds `days` days before now (None, or infinitely many: no bound)."""
+    import math
     import time
+
+    if days is None or math.isinf(days):
+        return None
 
     return int((time.time() - days * 86_400) * 1_000_000)
 

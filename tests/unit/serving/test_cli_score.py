@@ -91,3 +91,14 @@ def test_a_backfill_records_each_answer_at_its_own_time_and_only_from_record_sin
     assert 0 < expected < routed.height
     # a backfill's answer counts as given at its scoring time (the history's clock, not the run's)
     assert all(scored_at == as_of for as_of, scored_at in kept)
+
+
+def test_record_days_bounds() -> None:
+    from settlewatch.cli import _since_us
+
+    assert _since_us(None) is None
+    assert _since_us(float("inf")) is None  # all of them, not an overflow
+    two_days, now = _since_us(2.0), _since_us(0.0)
+    assert two_days is not None
+    assert now is not None
+    assert abs(now - two_days - 2 * 86_400_000_000) < 5_000_000
