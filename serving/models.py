@@ -23,6 +23,7 @@ Nothing about a model can take the process down or hold answers back:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import math
@@ -145,11 +146,17 @@ class ModelManager:
 
     # -- loading -------------------------------------------------------------------------
 
+    @property
+    def _registry_dir(self) -> Path:
+        # one folder per registry: two registries sharing a cache each have their own v1
+        key = hashlib.sha256(self.tracking_uri.encode()).hexdigest()[:16]
+        return self.cache_dir / key / self.name
+
     def _version_dir(self, version: str) -> Path:
-        return self.cache_dir / self.name / version
+        return self._registry_dir / version
 
     def _pointer(self) -> Path:
-        return self.cache_dir / self.name / f"{self.alias}.json"
+        return self._registry_dir / f"{self.alias}.json"
 
     def _download(self, version: str) -> Path:
         target = self._version_dir(version)

@@ -72,7 +72,21 @@ def test_corrupt_or_mismatched_model(
     # a first start downloads v1 into the cache; damage the cached copy, then start again
     with TestClient(create_app(settings, engine=loaded_engine)) as client:
         assert _score(client, points)["decision_source"] == "model"
-    damage(settings.model_cache / "settlewatch-risk" / "1")
+    (cached,) = settings.model_cache.glob("*/settlewatch-risk/1")
+    damage(cached)
     with TestClient(create_app(settings, engine=loaded_engine)) as client:
         _assert_fallback(_score(client, points))
         assert client.get("/readyz").status_code == 503
+
+
+def test_two_registries_sharing_a_cache_keep_their_own_versions(
+    store_copy: str, tmp_path: Path
+) -> None:
+    from serving.models import ModelManager
+
+    settings = make_settings(tmp_path, store_copy)
+    ours = ModelManager.for_settings(settings)
+    theirs = ModelManager.for_settings(settings.with_(tracking_uri="http://127.0.0.1:9"))
+    assert ours._version_dir("1") != theirs._version_dir("1")
+    assert ours._pointer() != theirs._pointer()
+    assert ours._version_dir("1").is_relative_to(settings.model_cache)
