@@ -9,11 +9,9 @@ nothing and the admitted ones keep their latency.
 
 from __future__ import annotations
 
-import json
-
 from prometheus_client import Counter
 
-from serving.observability import ASGIApp, Receive, Scope, Send, request_id
+from serving.observability import ASGIApp, Receive, Scope, Send, request_id, send_problem
 
 __all__ = ["Admission"]
 
@@ -53,22 +51,10 @@ class Admission:
             self.admitted -= 1
 
     async def _shed(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "detail": f"this worker is at its limit of {self.limit} scoring requests; "
-                f"retry after {self.retry_after} s",
-                "request_id": request_id.get(),
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 503,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"retry-after", self.retry_after.encode()),
-                ],
-            }
+        # the envelope around this middleware adds X-Request-ID to what is sent
+        detail = (
+            f"this worker is at its limit of {self.limit} scoring requests; "
+            f"retry after {self.retry_after} s"
         )
-        await send({"type": "http.response.body", "body": body})
+        headers = [(b"retry-after", self.retry_after.encode())]
+        await send_problem(send, 503, detail, request_id.get(), headers)

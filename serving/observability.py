@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from data_contracts.cards import mask_pans
 
-__all__ = ["Metrics", "RequestEnvelope", "configure_logging", "request_id"]
+__all__ = ["Metrics", "RequestEnvelope", "configure_logging", "request_id", "send_problem"]
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
 
@@ -113,6 +113,30 @@ class Metrics:
         )
 
 
+async def send_problem(
+    send: Send,
+    status: int,
+    detail: str,
+    rid: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    """Answer `{"detail", "request_id"}` with `status` straight on the ASGI channel, for the
+    middleware that answers before (or instead of) the application."""
+    body = json.dumps({"detail": detail, "request_id": rid}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 class RequestEnvelope:
     """Request id, body size limit, latency metric and one access log line per request.
 
@@ -181,38 +205,12 @@ class RequestEnvelope:
             request_id.reset(token)
 
     async def _too_large(self, send: Send, rid: str) -> None:
-        body = json.dumps(
-            {"detail": f"request body over {self.max_body} bytes", "request_id": rid}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"x-request-id", rid.encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        detail = f"request body over {self.max_body} bytes"
+        await send_problem(send, 413, detail, rid, [(b"x-request-id", rid.encode())])
 
     async def _internal_error(self, send: Send, rid: str) -> None:
-        body = json.dumps(
-            {"detail": "internal error; it is logged under this request_id", "request_id": rid}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 500,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"x-request-id", rid.encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        detail = "internal error; it is logged under this request_id"
+        await send_problem(send, 500, detail, rid, [(b"x-request-id", rid.encode())])
 
     def _done(self, scope: Scope, status: int, started: float) -> None:
         elapsed = time.perf_counter() - started
