@@ -57,3 +57,20 @@ def contract_json(history: History, table: str, row: int) -> dict[str, Any]:
             value = value.isoformat()
         out[name] = value
     return out
+
+
+def claim_body(points: Any, history: History, row: int = 0, **changes: Any) -> dict[str, Any]:
+    """A valid claim body for the transaction of `points`' row `row` (by its own merchant,
+    for 100 fen), with `changes` applied."""
+    import polars as pl
+
+    tx_id, _ = points.row(row)
+    sale = history.transactions.filter(pl.col("tx_id") == tx_id).row(0, named=True)
+    return {
+        "tx_id": tx_id,
+        "merchant_id": sale["merchant_id"],
+        "claimed_amount_fen": 100,
+        "channel": "app",
+        "evidence": "none",
+        **changes,
+    }

@@ -11,7 +11,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from api_support import CLAIMS_KEY, SCORE_KEY, auth
+from api_support import CLAIMS_KEY, SCORE_KEY, auth, claim_body
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
@@ -29,19 +29,6 @@ def _problem(reply: Any, status: int) -> dict[str, Any]:
     assert body["request_id"] == reply.headers["x-request-id"]
     assert body["detail"]
     return body
-
-
-def _claim(points: pl.DataFrame, history: History, **changes: Any) -> dict[str, Any]:
-    tx_id, _ = points.row(3)
-    sale = history.transactions.filter(pl.col("tx_id") == tx_id).row(0, named=True)
-    return {
-        "tx_id": tx_id,
-        "merchant_id": sale["merchant_id"],
-        "claimed_amount_fen": 100,
-        "channel": "app",
-        "evidence": "none",
-        **changes,
-    }
 
 
 def test_a_body_that_is_not_utf8_is_400_with_its_reason(client: TestClient) -> None:
@@ -93,7 +80,7 @@ def test_a_lone_surrogate_in_a_field_name_or_value_is_422(
     _problem(name, 422)
     value = client.post("/v1/score", content='{"tx_id": "a\\udfffb"}', headers=headers)
     _problem(value, 422)
-    body = json.dumps(_claim(points, small_history, claim_id="clm-surrogate"))
+    body = json.dumps(claim_body(points, small_history, 3, claim_id="clm-surrogate"))
     evidence = body.replace('"evidence": "none"', '"evidence": "x\\ud83dy"')
     reply = client.post(
         "/v1/claims",
@@ -109,7 +96,7 @@ def test_nul_in_a_text_value_is_never_a_503(
     small_history: History,
     loaded_engine: Engine,
 ) -> None:
-    body = _claim(points, small_history, claim_id="clm-nul", evidence="receipt\x00photo")
+    body = claim_body(points, small_history, 3, claim_id="clm-nul", evidence="receipt\x00photo")
     headers = {**auth(CLAIMS_KEY), "Idempotency-Key": "nul-1"}
     reply = client.post("/v1/claims", json=body, headers=headers)
     if loaded_engine.dialect.name == "postgresql":

@@ -7,11 +7,10 @@ the key was stored as sent, in every shape the detector refuses elsewhere. Both 
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import polars as pl
 import pytest
-from api_support import CLAIMS_KEY, auth
+from api_support import CLAIMS_KEY, auth, claim_body
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, MetaData, String, Text, insert, select
 
@@ -20,18 +19,6 @@ from serving import idempotency
 from serving.db import IDEMPOTENCY, upgrade
 
 PANS = ["4111-1111-1111-1111", "4111 1111 1111 1111", "x.4111111111111111", "4111111111111111"]
-
-
-def _claim(points: pl.DataFrame, history: History, row: int) -> dict[str, Any]:
-    tx_id, _ = points.row(row)
-    sale = history.transactions.filter(pl.col("tx_id") == tx_id).row(0, named=True)
-    return {
-        "tx_id": tx_id,
-        "merchant_id": sale["merchant_id"],
-        "claimed_amount_fen": 100,
-        "channel": "app",
-        "evidence": "none",
-    }
 
 
 def _text_anywhere(engine: Engine, needle: str) -> list[str]:
@@ -55,10 +42,14 @@ def test_a_card_number_as_idempotency_key_is_never_stored(
 ) -> None:
     for row, pan in enumerate(PANS, start=3):
         headers = {**auth(CLAIMS_KEY), "Idempotency-Key": pan}
-        first = client.post("/v1/claims", json=_claim(points, small_history, row), headers=headers)
+        first = client.post(
+            "/v1/claims", json=claim_body(points, small_history, row), headers=headers
+        )
         assert first.status_code == 200, first.text
         # the key still does its job: a retry replays the first answer
-        again = client.post("/v1/claims", json=_claim(points, small_history, row), headers=headers)
+        again = client.post(
+            "/v1/claims", json=claim_body(points, small_history, row), headers=headers
+        )
         assert again.json() == first.json()
         assert pan not in first.text
     assert _text_anywhere(loaded_engine, PANS[0]) == []
