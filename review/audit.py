@@ -142,6 +142,14 @@ def _masked(text: str | None) -> str | None:
     return masked(text) if text else text
 
 
+#: the actor column's width (a typed log-in name can be longer)
+_ACTOR_WIDTH: int | None = getattr(AUDIT.c.actor.type, "length", None)
+
+
+def _fit(text: str | None, length: int | None) -> str | None:
+    return text[:length] if text and length else text
+
+
 def record(
     *,
     conn: Connection,
@@ -160,7 +168,8 @@ def record(
     """
     fields: dict[str, Any] = {
         "at": at,
-        "actor": _masked(actor),
+        # masked before it is cut to the column, so no card number is left half masked
+        "actor": _fit(_masked(actor), _ACTOR_WIDTH),
         "action": _masked(action) or action,
         "case_id": case_id,
         "client": _masked(client),

@@ -274,9 +274,9 @@ def _audit(request: Request, analyst: Analyst | None, action: str, **kw: Any) ->
         action=action,
         client=_client(request),
         outcome=kw.pop("outcome", "ok"),
-        # free text (a typed queue, account name or a refusal quoting them) is masked here,
-        # before the audit module sees it
-        detail=mask_pans(detail) if detail else None,
+        # free text (a typed queue, account name or a refusal quoting them): `audit.record`
+        # masks it before it is hashed and stored
+        detail=detail or None,
         **kw,
     )
 
@@ -375,8 +375,9 @@ def _attempt(request: Request, username: str, password: str) -> LoginAttempt:
     audit.record_now(
         engine=engine,
         at=now,
-        # the name is what someone typed: a card number in it is masked before the log
-        actor=mask_pans(username)[:64],
+        # the name is what someone typed: `audit.record` masks a card number in it, then
+        # cuts it to the column
+        actor=username,
         action="login",
         client=client,
         outcome="ok" if attempt.analyst else refused,

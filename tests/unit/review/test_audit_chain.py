@@ -103,6 +103,16 @@ def test_card_numbers_are_masked_before_they_are_hashed_and_stored(db: Engine) -
     assert verify_chain(engine=db).intact  # the hash covers what is stored
 
 
+def test_a_long_typed_name_is_masked_then_cut_to_the_column(db: Engine) -> None:
+    # the card number straddles the 64th character: cut first, its head would stay unmasked
+    typed = "x" * 55 + PAN
+    record_now(engine=db, at=5, actor=typed, action="login", outcome="denied")
+    (row,) = _rows(db)
+    assert row["actor"] == ("x" * 55 + MASKED)[:64]
+    assert PAN[:9] not in row["actor"]
+    assert verify_chain(engine=db).intact
+
+
 def test_an_append_in_a_rolled_back_transaction_leaves_no_link(db: Engine) -> None:
     _append(db, 1)
     with db.connect() as conn:
