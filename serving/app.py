@@ -36,6 +36,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from data_contracts import TIMEZONE
 from data_contracts.cards import mask_pans
+from data_contracts.claims import AMOUNT_CHECK, MERCHANT_CHECK, claim_problems
 from data_contracts.sql import SQL_TABLES
 from features import FEATURE_SET, CalendarRangeError, UnknownPointError
 from features.online import OnlineFeatures
@@ -315,9 +316,15 @@ _CLAIM_IDENTITY = ("tx_id", "merchant_id", "claimed_amount_fen")
 
 def _check_claim(body: ClaimRequest, fact: TxFacts, filed_at_us: int) -> None:
     """422 for a claim that cannot be about its transaction, before anything is stored."""
-    if body.merchant_id != fact.merchant_id:
+    problems = claim_problems(
+        claim_merchant_id=body.merchant_id,
+        claimed_amount_fen=body.claimed_amount_fen,
+        tx_merchant_id=fact.merchant_id,
+        tx_amount_fen=fact.amount_fen,
+    )
+    if MERCHANT_CHECK in problems:
         raise ApiError(422, f"merchant_id {body.merchant_id} is not the merchant of {body.tx_id}")
-    if body.claimed_amount_fen > fact.amount_fen:
+    if AMOUNT_CHECK in problems:
         raise ApiError(
             422, f"claimed_amount_fen {body.claimed_amount_fen} is more than {body.tx_id}'s amount"
         )
