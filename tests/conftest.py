@@ -38,6 +38,17 @@ def pg_engine() -> Iterator[Engine]:
         admin.dispose()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest) -> Engine:
+    """The API's database with every migration applied, on each backend (both real)."""
+    from storage import upgrade
+
+    fixture = "sqlite_engine" if request.param == "sqlite" else "pg_engine"
+    engine: Engine = request.getfixturevalue(fixture)
+    upgrade(engine)
+    return engine
+
+
 @pytest.fixture
 def pg_api_role(pg_engine: Engine) -> Iterator[Engine]:
     """The test schema migrated by its owner (`pg_engine`), and an engine logged in as a fresh
@@ -47,7 +58,7 @@ def pg_api_role(pg_engine: Engine) -> Iterator[Engine]:
     """
     from sqlalchemy.engine import make_url
 
-    from serving.db import upgrade
+    from storage import upgrade
 
     role = f"api_{uuid.uuid4().hex[:12]}"
     with pg_engine.begin() as conn:

@@ -1,8 +1,11 @@
-"""The review queue's tables: analysts, sessions, cases and the append-only audit log.
+"""The application's tables that no other package declares: the API's and the review queue's.
 
-They live in the API's database next to `decisions` (the cases' source) and the contract's
-`outcomes` (where decisions become labels). Alembic owns the schema
-(`serving/migrations/versions/0100_review_tables.py`); times are epoch µs like the history's.
+The contract's tables (`data_contracts.sql`) and the online feature tables (`features`) are
+declared with what they hold; these are the rest, in two `MetaData`: the API's own (keys,
+quarantine, idempotency, decisions) and the review queue's (analysts, sessions, cases, the
+login throttle and the audit log), which lives next to `decisions` (the cases' source) and the
+contract's `outcomes` (where decisions become labels). SQLAlchemy Core; Alembic owns the schema
+(`storage/migrations`), and times are epoch µs like the history's (`data_contracts.units`).
 
 The audit log is append-only in the database itself: the migration installs triggers that abort
 any UPDATE or DELETE (and, on SQLite, an INSERT reusing an id, which is what REPLACE does), so
@@ -12,7 +15,7 @@ neither a bug nor raw SQL through the app's engine can rewrite it. It is also a 
 went around the triggers (the owner, or a hand on the SQLite file) shows.
 
 `info[RUNTIME_PRIVILEGES]` names what the API's PostgreSQL role is granted on a table when that
-is not the default DML (`serving.grants`).
+is not the default DML (`storage.grants`).
 """
 
 from __future__ import annotations
@@ -30,19 +33,92 @@ from sqlalchemy import (
     Text,
 )
 
-from serving.grants import RUNTIME_PRIVILEGES
+from storage.grants import RUNTIME_PRIVILEGES
 
 __all__ = [
     "ANALYSTS",
+    "API_KEYS",
+    "API_METADATA",
     "AUDIT",
     "AUDIT_CHAIN",
     "AUDIT_HEAD",
     "CASES",
+    "DECISIONS",
+    "IDEMPOTENCY",
     "LOGIN_THROTTLE",
+    "QUARANTINE",
     "REVIEW_METADATA",
     "SESSIONS",
 ]
 
+#: the API's own tables: keys, quarantined rows, idempotency keys, decisions
+API_METADATA = MetaData()
+
+API_KEYS = Table(
+    "api_keys",
+    API_METADATA,
+    Column("key_id", String(32), primary_key=True),
+    Column("name", String(64), nullable=False),
+    # SHA-256 of the secret: keys are 32 random bytes, so a slow KDF would add nothing
+    Column("secret_sha256", String(64), nullable=False),
+    Column("scopes", String(128), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger, nullable=True),
+)
+
+QUARANTINE = Table(
+    "quarantine",
+    API_METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("received_at", BigInteger, nullable=False),
+    Column("request_id", String(64), nullable=False),
+    Column("table_name", String(32), nullable=False),
+    Column("row_index", Integer, nullable=False),
+    Column("row_key", String(64), nullable=True),
+    Column("reasons", Text, nullable=False),
+    # the row as received, card numbers masked (BIN and last four)
+    Column("row_json", Text, nullable=False),
+    Index("ix_quarantine_table_received", "table_name", "received_at"),
+)
+
+IDEMPOTENCY = Table(
+    "idempotency_keys",
+    API_METADATA,
+    Column("key_id", String(32), primary_key=True),
+    Column("idempotency_key", String(128), primary_key=True),
+    Column("request_sha256", String(64), nullable=False),
+    Column("state", String(16), nullable=False),  # in_flight | done
+    Column("status_code", Integer, nullable=True),
+    Column("response_json", Text, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+DECISIONS = Table(
+    "decisions",
+    API_METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tx_id", String(64), nullable=False),
+    Column("as_of", BigInteger, nullable=False),
+    Column("scored_at", BigInteger, nullable=False),
+    Column("decision", String(16), nullable=False),
+    Column("risk_level", String(16), nullable=False),
+    Column("risk_score", Float(precision=53), nullable=False),
+    Column("queue", String(32), nullable=True),
+    Column("priority", Float(precision=53), nullable=False),
+    Column("decision_source", String(16), nullable=False),
+    Column("model_version", String(32), nullable=True),
+    Column("policy_version", String(32), nullable=False),
+    Column("claim_id", String(64), nullable=True),
+    Column("answer_json", Text, nullable=False),
+    Index("ix_decisions_tx", "tx_id"),
+    Index("ix_decisions_decision_scored", "decision", "scored_at"),
+    # one decision per claim, whatever Idempotency-Keys it came under (NULLs do not clash)
+    Index("ux_decisions_claim", "claim_id", unique=True),
+)
+
+
+#: the review queue's tables
 REVIEW_METADATA = MetaData()
 
 #: the name of the audit log's chain in `review_audit_head`

@@ -4,7 +4,7 @@ Revision ID: 0100
 Revises: 0001
 Create Date: 2026-11-26 14:45:00.000000
 
-Written out in full (not imported from `review.db`) so the revision stays what it was when the
+Written out in full (not imported from `storage.tables`) so the revision stays what it was when the
 models move on. The audit log's triggers make it append-only in the database itself.
 """
 

@@ -1,7 +1,7 @@
-"""Alembic environment: runs migrations on the engine handed over by `serving.db.upgrade`.
+"""Alembic environment: runs migrations on the engine handed over by `storage.upgrade`.
 
 With `grant_to` (`upgrade(engine, grant_to=ROLE)`, `settlewatch migrate --grant-to ROLE`) the
-same transaction then grants that PostgreSQL role the API's privileges (`serving.grants`).
+same transaction then grants that PostgreSQL role the API's privileges (`storage.grants`).
 """
 
 from __future__ import annotations
@@ -11,14 +11,13 @@ from sqlalchemy import Engine, create_engine
 
 from data_contracts.sql import METADATA as CONTRACT_METADATA
 from features import ONLINE_METADATA
-from review.db import REVIEW_METADATA
-from serving.db import SERVING_METADATA
-from serving.grants import declared_privileges, grant_runtime_role
+from storage.grants import declared_privileges, grant_runtime_role
+from storage.tables import API_METADATA, REVIEW_METADATA
 
 config = context.config
 # the whole application's schema: contract tables, the online feature tables, the API's own
-# and the review queue's (this script is the app's, not the serving package's)
-target_metadata = [CONTRACT_METADATA, ONLINE_METADATA, SERVING_METADATA, REVIEW_METADATA]
+# and the review queue's
+target_metadata = [CONTRACT_METADATA, ONLINE_METADATA, API_METADATA, REVIEW_METADATA]
 
 
 def _engine() -> Engine:
@@ -27,7 +26,7 @@ def _engine() -> Engine:
         return engine  # type: ignore[no-any-return]
     url = config.get_main_option("sqlalchemy.url")
     if not url:
-        raise RuntimeError("no engine: call serving.db.upgrade(engine) or set sqlalchemy.url")
+        raise RuntimeError("no engine: call storage.upgrade(engine) or set sqlalchemy.url")
     return create_engine(url)
 
 
