@@ -18,11 +18,10 @@ from collections.abc import Mapping
 
 import polars as pl
 
-__all__ = ["US_DAY", "US_HOUR", "US_MINUTE", "window_rows", "window_sums"]
+# the units are data_contracts'; named here too, so the families import one module
+from data_contracts.units import US_DAY, US_HOUR, US_MINUTE
 
-US_MINUTE = 60_000_000
-US_HOUR = 60 * US_MINUTE
-US_DAY = 24 * US_HOUR
+__all__ = ["US_DAY", "US_HOUR", "US_MINUTE", "window_rows", "window_sums"]
 
 
 def window_sums(

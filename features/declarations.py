@@ -1,9 +1,10 @@
-"""The declaration language of features: entity, window, sources, label delay, dtype.
+"""The declaration language of features: entity, window, sources, label delay, dtype, reason.
 
-A `Feature` says what one column means; a `FeatureSet` pins a name and version to an ordered
-tuple of them. The offline builder and the online reader are both driven by the same set: the
-builder checks that each family returns exactly its declared columns and dtypes, and the
-online reader sizes the history it fetches from the declared windows.
+A `Feature` says what one column means and names the `ReasonCode` that explains an answer with
+its evidence; a `FeatureSet` pins a name and version to an ordered tuple of them. The offline
+builder and the online reader are both driven by the same set: the builder checks that each
+family returns exactly its declared columns and dtypes, and the online reader sizes the history
+it fetches from the declared windows.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from typing import Any
 import polars as pl
 from sqlalchemy import and_, case, func, literal, or_, true
 
-__all__ = ["Dtype", "Entity", "Feature", "FeatureSet", "RowSum"]
+from data_contracts.units import BEIJING_US as _BEIJING_US
+from data_contracts.units import US_HOUR as _US_HOUR
 
-_US_HOUR = 3_600_000_000
-_BEIJING_US = 8 * _US_HOUR
+__all__ = ["Dtype", "Entity", "Feature", "FeatureSet", "ReasonCode", "RowSum"]
 
 
 class Entity(StrEnum):
@@ -41,6 +42,28 @@ class Dtype(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class ReasonCode:
+    """A kind of evidence, the words an answer explains itself with (`features.reasons`).
+
+    Codes are stable: a code names a kind of evidence, not a column, so answers keep their
+    meaning as the feature set grows; several features, even of several families, share one.
+
+    Args:
+        code: the stable name answers carry, in capitals (`CARD_VELOCITY`).
+        en: its English words; also the msgid of its translations in `serving/locale/`.
+    """
+
+    code: str
+    en: str
+
+    def __post_init__(self) -> None:
+        if not self.code.isupper() or not self.code.replace("_", "").isalpha():
+            raise ValueError(f"reason code {self.code!r}: capitals and underscores only")
+        if not self.en:
+            raise ValueError(f"reason code {self.code}: no words")
+
+
+@dataclass(frozen=True, slots=True)
 class Feature:
     """One feature column.
 
@@ -54,6 +77,8 @@ class Feature:
         window: how far back from its anchor it looks; None for no window.
         sources: contract tables it reads.
         label_delay: it uses labels, and counts one only once resolved (`resolved_at` ≤ as_of).
+        reason: the reason code its evidence belongs to; every feature of a model's set has one
+            (a test holds that), features outside it (the Handbook's) may have none.
     """
 
     name: str
@@ -64,6 +89,7 @@ class Feature:
     window: dt.timedelta | None = None
     sources: tuple[str, ...] = ("transactions",)
     label_delay: bool = False
+    reason: ReasonCode | None = None
 
 
 @dataclass(frozen=True)

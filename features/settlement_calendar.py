@@ -54,11 +54,12 @@ import numpy as np
 import numpy.typing as npt
 
 from data_contracts import TIMEZONE
-from features._windows import US_DAY, US_HOUR
+from data_contracts.units import BEIJING_US, US_DAY, US_HOUR
 from features.errors import CalendarRangeError, FeatureError
 
 __all__ = [
     "BANK_TIERS",
+    "BEIJING_US",  # data_contracts.units' offset, named here too for the families
     "SCHEDULE_FORMAT",
     "SettlementRules",
     "WorkdayCalendar",
@@ -71,8 +72,6 @@ __all__ = [
 ]
 
 I64 = npt.NDArray[np.int64]
-#: Offset of Beijing time from UTC; China keeps no daylight saving time.
-BEIJING_US = 8 * US_HOUR
 BANK_TIERS = ("state", "joint_stock", "city_commercial", "rural")
 
 

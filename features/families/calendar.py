@@ -8,17 +8,22 @@ from typing import Any
 import polars as pl
 
 from features._windows import US_HOUR
-from features.declarations import Dtype, Entity, Feature
+from features.declarations import Dtype, Entity, Feature, ReasonCode
 from features.families._context import Context, PointInputs
 from features.settlement_calendar import BEIJING_US, WorkdayCalendar
 
 __all__ = ["FEATURES", "compute", "compute_one"]
 
 _SRC = ("transactions", "merchants")
+SETTLEMENT_TIMING = ReasonCode(
+    "SETTLEMENT_TIMING", "Settlement timing (mode, cut-off, holidays, bank)"
+)
 
 
 def _f(name: str, dtype: Dtype, doc: str) -> Feature:
-    return Feature(name, "calendar", Entity.TRANSACTION, dtype, doc, sources=_SRC)
+    return Feature(
+        name, "calendar", Entity.TRANSACTION, dtype, doc, sources=_SRC, reason=SETTLEMENT_TIMING
+    )
 
 
 FEATURES = (

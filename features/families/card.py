@@ -8,8 +8,9 @@ from typing import Any
 import polars as pl
 
 from features._windows import US_DAY, US_HOUR, window_rows
-from features.declarations import Dtype, Entity, Feature
+from features.declarations import Dtype, Entity, Feature, ReasonCode
 from features.families._context import Context, PointInputs
+from features.families.transaction import CARD_READ, DECLINES
 from features.points import PAYABLE
 
 __all__ = ["FEATURES", "WINDOWS", "compute", "compute_one"]
@@ -18,10 +19,20 @@ WINDOWS = {"1h": US_HOUR, "24h": US_DAY, "7d": 7 * US_DAY, "30d": 30 * US_DAY}
 _SPAN = {"1h": dt.timedelta(hours=1), "24h": dt.timedelta(days=1), "7d": dt.timedelta(days=7),
          "30d": dt.timedelta(days=30)}  # fmt: skip
 
+CARD_VELOCITY = ReasonCode("CARD_VELOCITY", "The card's recent activity")
+CARD_SPREAD = ReasonCode("CARD_SPREAD", "The card moves across terminals, merchants or regions")
+CARD_USED_ELSEWHERE = ReasonCode(
+    "CARD_USED_ELSEWHERE", "The card was used at other terminals afterwards"
+)
 
-def _f(name: str, dtype: Dtype, doc: str, window: dt.timedelta | None) -> Feature:
+
+def _f(
+    name: str, dtype: Dtype, reason: ReasonCode, doc: str, window: dt.timedelta | None
+) -> Feature:
     sources = ("transactions", "merchants")
-    return Feature(name, "card", Entity.CARD, dtype, doc, window=window, sources=sources)
+    return Feature(
+        name, "card", Entity.CARD, dtype, doc, window=window, sources=sources, reason=reason
+    )
 
 
 FEATURES = (
@@ -29,23 +40,25 @@ FEATURES = (
         f
         for w, span in _SPAN.items()
         for f in (
-            _f(f"card_count_{w}", Dtype.INT, f"The card's sale messages in the {w} to the sale.",
-               span),
-            _f(f"card_amount_{w}", Dtype.FLOAT, f"The card's approved sale amount (fen), {w}.",
-               span),
-            _f(f"card_terminals_{w}", Dtype.INT, f"Distinct terminals the card used, {w}.", span),
-            _f(f"card_merchants_{w}", Dtype.INT, f"Distinct merchants the card used, {w}.", span),
-            _f(f"card_regions_{w}", Dtype.INT, f"Distinct merchant regions of the card, {w}.",
-               span),
+            _f(f"card_count_{w}", Dtype.INT, CARD_VELOCITY,
+               f"The card's sale messages in the {w} to the sale.", span),
+            _f(f"card_amount_{w}", Dtype.FLOAT, CARD_VELOCITY,
+               f"The card's approved sale amount (fen), {w}.", span),
+            _f(f"card_terminals_{w}", Dtype.INT, CARD_SPREAD,
+               f"Distinct terminals the card used, {w}.", span),
+            _f(f"card_merchants_{w}", Dtype.INT, CARD_SPREAD,
+               f"Distinct merchants the card used, {w}.", span),
+            _f(f"card_regions_{w}", Dtype.INT, CARD_SPREAD,
+               f"Distinct merchant regions of the card, {w}.", span),
         )
     ),
-    _f("card_hours_since_prev", Dtype.FLOAT,
+    _f("card_hours_since_prev", Dtype.FLOAT, CARD_VELOCITY,
        "Hours since the card's previous message (null if none in 30 days).", _SPAN["30d"]),
-    _f("card_wrong_pin_24h", Dtype.INT, "The card's wrong-PIN (55) declines in the 24h.",
-       _SPAN["24h"]),
-    _f("card_fallback_24h", Dtype.INT, "The card's fallback or manual entries in the 24h.",
-       _SPAN["24h"]),
-    _f("card_elsewhere_after", Dtype.INT,
+    _f("card_wrong_pin_24h", Dtype.INT, DECLINES,
+       "The card's wrong-PIN (55) declines in the 24h.", _SPAN["24h"]),
+    _f("card_fallback_24h", Dtype.INT, CARD_READ,
+       "The card's fallback or manual entries in the 24h.", _SPAN["24h"]),
+    _f("card_elsewhere_after", Dtype.INT, CARD_USED_ELSEWHERE,
        "The card's messages at other terminals after the sale, by as_of.", _SPAN["30d"]),
 )  # fmt: skip
 

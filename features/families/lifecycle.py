@@ -8,33 +8,53 @@ import polars as pl
 
 from data_contracts import EventType
 from features._windows import US_HOUR
-from features.declarations import Dtype, Entity, Feature
+from features.declarations import Dtype, Entity, Feature, ReasonCode
 from features.families._context import Context, PointInputs
 
 __all__ = ["FEATURES", "compute", "compute_one"]
 
 EVENTS = tuple(e.value for e in EventType)
 
+SETTLEMENT_PROGRESS = ReasonCode("SETTLEMENT_PROGRESS", "How far settlement has got")
+PAYOUT_FAILED = ReasonCode("PAYOUT_FAILED", "The payout failed or was refunded")
+RISK_HOLD = ReasonCode("RISK_HOLD", "Held by a risk rule")
+CLAIM = ReasonCode("CLAIM", "The claim itself (amount, evidence, timing)")
+#: event -> the reason code of its `has_<event>` feature; a new event type fails here (KeyError
+#: at import) until it is given one.
+EVENT_REASONS: dict[str, ReasonCode] = {
+    EventType.BATCH_CLOSED: SETTLEMENT_PROGRESS,
+    EventType.CLEARED: SETTLEMENT_PROGRESS,
+    EventType.PAYOUT_SENT: SETTLEMENT_PROGRESS,
+    EventType.PAYOUT_CREDITED: SETTLEMENT_PROGRESS,
+    EventType.PAYOUT_FAILED: PAYOUT_FAILED,
+    EventType.HELD: RISK_HOLD,
+    EventType.RELEASED: RISK_HOLD,
+    EventType.REVERSAL_REFUNDED: PAYOUT_FAILED,
+}
 
-def _f(name: str, dtype: Dtype, doc: str, sources: tuple[str, ...]) -> Feature:
-    return Feature(name, "lifecycle", Entity.TRANSACTION, dtype, doc, sources=sources)
+
+def _f(name: str, dtype: Dtype, reason: ReasonCode, doc: str, sources: tuple[str, ...]) -> Feature:
+    return Feature(
+        name, "lifecycle", Entity.TRANSACTION, dtype, doc, sources=sources, reason=reason
+    )
 
 
 FEATURES = (
     *(
-        _f(f"has_{event}", Dtype.BOOL, f"A {event} event for this transaction by as_of.",
-           ("settlement_events",))
+        _f(f"has_{event}", Dtype.BOOL, EVENT_REASONS[event],
+           f"A {event} event for this transaction by as_of.", ("settlement_events",))
         for event in EVENTS
     ),
-    _f("hours_since_last_event", Dtype.FLOAT,
+    _f("hours_since_last_event", Dtype.FLOAT, SETTLEMENT_PROGRESS,
        "Hours from the last settlement event of this transaction to as_of.",
        ("settlement_events",)),
-    _f("claims_on_tx", Dtype.INT, "Claims filed on this transaction by as_of.", ("claims",)),
-    _f("claimed_amount_ratio", Dtype.FLOAT,
-       "Amount claimed over the transaction amount (null without a claim).", ("claims",)),
-    _f("claim_has_evidence", Dtype.BOOL, "The first claim came with a receipt or bank SMS.",
+    _f("claims_on_tx", Dtype.INT, CLAIM, "Claims filed on this transaction by as_of.",
        ("claims",)),
-    _f("claim_hours_before_due", Dtype.FLOAT,
+    _f("claimed_amount_ratio", Dtype.FLOAT, CLAIM,
+       "Amount claimed over the transaction amount (null without a claim).", ("claims",)),
+    _f("claim_has_evidence", Dtype.BOOL, CLAIM,
+       "The first claim came with a receipt or bank SMS.", ("claims",)),
+    _f("claim_hours_before_due", Dtype.FLOAT, CLAIM,
        "Hours from the first claim to expected arrival (positive: claimed before due).",
        ("claims", "transactions", "merchants")),
 )  # fmt: skip

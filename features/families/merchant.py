@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 
 from features._windows import US_DAY, window_sums
-from features.declarations import Dtype, Entity, Feature, RowSum
+from features.declarations import Dtype, Entity, Feature, ReasonCode, RowSum
 from features.families._context import FRAUD_CLASSES, Context, PointInputs
 from features.points import PAYABLE
 
@@ -25,29 +25,54 @@ __all__ = [
 
 _DAY, _MONTH, _QUARTER = dt.timedelta(days=1), dt.timedelta(days=30), dt.timedelta(days=90)
 
+MERCHANT_ACTIVITY = ReasonCode("MERCHANT_ACTIVITY", "Unusual volume or ticket size at the merchant")
+MERCHANT_VOIDS = ReasonCode("MERCHANT_VOIDS", "The merchant voids or refunds often")
+MERCHANT_CLAIMS = ReasonCode("MERCHANT_CLAIMS", "The merchant files many claims")
+PAYEE_CHANGE = ReasonCode("PAYEE_CHANGE", "The settlement account changed recently")
+MERCHANT_DELAY_HISTORY = ReasonCode(
+    "MERCHANT_DELAY_HISTORY", "The merchant's past delays and account errors"
+)
+MERCHANT_PRIOR_FRAUD = ReasonCode("MERCHANT_PRIOR_FRAUD", "The merchant had confirmed fraud before")
 
-def _f(name: str, dtype: Dtype, doc: str, window: dt.timedelta | None, **kw: object) -> Feature:
-    return Feature(name, "merchant", Entity.MERCHANT, dtype, doc, window=window, **kw)  # type: ignore[arg-type]
+
+def _f(
+    name: str,
+    dtype: Dtype,
+    reason: ReasonCode,
+    doc: str,
+    window: dt.timedelta | None,
+    sources: tuple[str, ...] = ("transactions",),
+    label_delay: bool = False,
+) -> Feature:
+    return Feature(
+        name, "merchant", Entity.MERCHANT, dtype, doc, window=window, sources=sources,
+        label_delay=label_delay, reason=reason,
+    )  # fmt: skip
 
 
 FEATURES = (
-    _f("m_count_24h", Dtype.INT, "The merchant's messages in the 24h to the sale.", _DAY),
-    _f("m_volume_ratio", Dtype.FLOAT, "24h messages over the 30-day daily average.", _MONTH),
-    _f("m_avg_ticket_30d", Dtype.FLOAT, "Average approved sale (fen), 30 days.", _MONTH),
-    _f("m_void_ratio_30d", Dtype.FLOAT, "Voids per sale message, 30 days.", _MONTH),
-    _f("m_refund_ratio_30d", Dtype.FLOAT, "Refunds per sale message, 30 days.", _MONTH),
-    _f("m_claims_30d", Dtype.INT, "Claims the merchant filed in the 30 days to as_of.", _MONTH,
-       sources=("claims",)),
-    _f("m_days_since_payee_change", Dtype.FLOAT,
+    _f("m_count_24h", Dtype.INT, MERCHANT_ACTIVITY,
+       "The merchant's messages in the 24h to the sale.", _DAY),
+    _f("m_volume_ratio", Dtype.FLOAT, MERCHANT_ACTIVITY,
+       "24h messages over the 30-day daily average.", _MONTH),
+    _f("m_avg_ticket_30d", Dtype.FLOAT, MERCHANT_ACTIVITY,
+       "Average approved sale (fen), 30 days.", _MONTH),
+    _f("m_void_ratio_30d", Dtype.FLOAT, MERCHANT_VOIDS, "Voids per sale message, 30 days.",
+       _MONTH),
+    _f("m_refund_ratio_30d", Dtype.FLOAT, MERCHANT_VOIDS, "Refunds per sale message, 30 days.",
+       _MONTH),
+    _f("m_claims_30d", Dtype.INT, MERCHANT_CLAIMS,
+       "Claims the merchant filed in the 30 days to as_of.", _MONTH, sources=("claims",)),
+    _f("m_days_since_payee_change", Dtype.FLOAT, PAYEE_CHANGE,
        "Days since the payee account changed (null if never, or not yet at as_of).", None,
        sources=("merchants",)),
-    _f("m_prior_delays_90d", Dtype.INT,
+    _f("m_prior_delays_90d", Dtype.INT, MERCHANT_DELAY_HISTORY,
        "The merchant's benign delays resolved in the 90 days to as_of.", _QUARTER,
        sources=("outcomes", "transactions"), label_delay=True),
-    _f("m_prior_account_errors_90d", Dtype.INT,
+    _f("m_prior_account_errors_90d", Dtype.INT, MERCHANT_DELAY_HISTORY,
        "Of those, account errors (failed payouts).", _QUARTER,
        sources=("outcomes", "transactions"), label_delay=True),
-    _f("m_prior_fraud", Dtype.INT,
+    _f("m_prior_fraud", Dtype.INT, MERCHANT_PRIOR_FRAUD,
        "The merchant's fraud or trapping outcomes resolved by as_of (all time).", None,
        sources=("outcomes", "transactions"), label_delay=True),
 )  # fmt: skip

@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from features._windows import US_DAY, US_HOUR
-from features.declarations import Dtype, Entity, Feature
+from features.declarations import Dtype, Entity, Feature, ReasonCode
 from features.families._context import Context, PointInputs
 from features.points import APPROVED_SALE
 from features.settlement_calendar import (
@@ -35,15 +35,19 @@ LOOKBACK = 14 * US_DAY
 CELL_SCHEMA = {"bank_tier": pl.String, "settlement_mode": pl.String, "hour": pl.Int64,
                "sys_due_24h": pl.Int64, "sys_overdue_share_24h": pl.Float64}  # fmt: skip
 
+SYSTEM_BACKLOG = ReasonCode(
+    "SYSTEM_BACKLOG", "Many payouts of the same bank tier are late right now (outage)"
+)
+
 FEATURES = (
     Feature("sys_overdue_share_24h", "system", Entity.SYSTEM, Dtype.FLOAT,
             "Share of the tier and mode's sales due in the 24h to as_of's hour still not "
             "credited then.", window=dt.timedelta(days=15),
-            sources=("transactions", "merchants", "settlement_events")),
+            sources=("transactions", "merchants", "settlement_events"), reason=SYSTEM_BACKLOG),
     Feature("sys_due_24h", "system", Entity.SYSTEM, Dtype.INT,
             "Sales of the tier and mode due in the 24h to as_of's hour.",
             window=dt.timedelta(days=15),
-            sources=("transactions", "merchants", "settlement_events")),
+            sources=("transactions", "merchants", "settlement_events"), reason=SYSTEM_BACKLOG),
 )  # fmt: skip
 
 

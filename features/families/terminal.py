@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 
 from features._windows import US_DAY, window_rows, window_sums
-from features.declarations import Dtype, Entity, Feature, RowSum
+from features.declarations import Dtype, Entity, Feature, ReasonCode, RowSum
 from features.families._context import (
     FRAUD_CLASSES,
     Context,
@@ -16,34 +16,56 @@ from features.families._context import (
     haversine_km,
     haversine_km_one,
 )
+from features.families.transaction import DECLINES, LOCATION
 
 __all__ = ["FEATURES", "SUMS", "SUM_WINDOWS", "VOID", "compute", "compute_one"]
 
 PICK_UP_CODES = ("04", "07", "41", "43")
 _DAY, _WEEK, _MONTH = dt.timedelta(days=1), dt.timedelta(days=7), dt.timedelta(days=30)
 
+TERMINAL_ACTIVITY = ReasonCode("TERMINAL_ACTIVITY", "Unusual volume or card count on the terminal")
+TERMINAL_VOIDS = ReasonCode("TERMINAL_VOIDS", "The terminal voids or reverses often")
+TERMINAL_FRAUD_CARDS = ReasonCode(
+    "TERMINAL_FRAUD_CARDS", "Cards seen on this terminal were later confirmed in fraud"
+)
 
-def _f(name: str, dtype: Dtype, doc: str, window: dt.timedelta, **kw: object) -> Feature:
-    return Feature(name, "terminal", Entity.TERMINAL, dtype, doc, window=window, **kw)  # type: ignore[arg-type]
+
+def _f(
+    name: str,
+    dtype: Dtype,
+    reason: ReasonCode,
+    doc: str,
+    window: dt.timedelta,
+    sources: tuple[str, ...] = ("transactions",),
+    label_delay: bool = False,
+) -> Feature:
+    return Feature(
+        name, "terminal", Entity.TERMINAL, dtype, doc, window=window, sources=sources,
+        label_delay=label_delay, reason=reason,
+    )  # fmt: skip
 
 
 FEATURES = (
-    _f("term_count_24h", Dtype.INT, "The terminal's messages in the 24h to the sale.", _DAY),
-    _f("term_volume_ratio", Dtype.FLOAT,
+    _f("term_count_24h", Dtype.INT, TERMINAL_ACTIVITY,
+       "The terminal's messages in the 24h to the sale.", _DAY),
+    _f("term_volume_ratio", Dtype.FLOAT, TERMINAL_ACTIVITY,
        "The terminal's 24h messages over its 30-day daily average.", _MONTH),
-    _f("term_cards_24h", Dtype.INT, "Distinct cards on the terminal in the 24h.", _DAY),
-    _f("term_void_ratio_30d", Dtype.FLOAT, "Share of the terminal's messages that are voids.",
+    _f("term_cards_24h", Dtype.INT, TERMINAL_ACTIVITY,
+       "Distinct cards on the terminal in the 24h.", _DAY),
+    _f("term_void_ratio_30d", Dtype.FLOAT, TERMINAL_VOIDS,
+       "Share of the terminal's messages that are voids.", _MONTH),
+    _f("term_reversal_ratio_30d", Dtype.FLOAT, TERMINAL_VOIDS, "Share of reversals, 30 days.",
        _MONTH),
-    _f("term_reversal_ratio_30d", Dtype.FLOAT, "Share of reversals, 30 days.", _MONTH),
-    _f("term_capture_ratio_30d", Dtype.FLOAT, "Share of pick-up (capture) responses, 30 days.",
-       _MONTH),
-    _f("term_night_share_30d", Dtype.FLOAT, "Share of messages between 00:00 and 06:00.", _MONTH),
-    _f("term_drift_km_24h", Dtype.FLOAT,
+    _f("term_capture_ratio_30d", Dtype.FLOAT, DECLINES,
+       "Share of pick-up (capture) responses, 30 days.", _MONTH),
+    _f("term_night_share_30d", Dtype.FLOAT, TERMINAL_ACTIVITY,
+       "Share of messages between 00:00 and 06:00.", _MONTH),
+    _f("term_drift_km_24h", Dtype.FLOAT, LOCATION,
        "Mean distance of the terminal's reported positions from its registered place, 24h.",
        _DAY, sources=("transactions", "terminals")),
-    _f("term_voided_cards_7d", Dtype.INT, "Distinct cards with a void on the terminal, 7 days.",
-       _WEEK),
-    _f("term_fraud_card_share_30d", Dtype.FLOAT,
+    _f("term_voided_cards_7d", Dtype.INT, TERMINAL_VOIDS,
+       "Distinct cards with a void on the terminal, 7 days.", _WEEK),
+    _f("term_fraud_card_share_30d", Dtype.FLOAT, TERMINAL_FRAUD_CARDS,
        "Share of the terminal's 30-day messages whose card was later confirmed in fraud or "
        "trapping at another terminal, counting a label only once resolved by as_of.",
        _MONTH, sources=("transactions", "outcomes"), label_delay=True),

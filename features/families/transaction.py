@@ -9,48 +9,79 @@ from typing import Any
 import polars as pl
 
 from features._windows import US_DAY, US_HOUR, US_MINUTE, window_rows
-from features.declarations import Dtype, Entity, Feature
+from features.declarations import Dtype, Entity, Feature, ReasonCode
 from features.families._context import Context, PointInputs, haversine_km, haversine_km_one
 from features.points import APPROVED_SALE, PAYABLE
 from features.settlement_calendar import BEIJING_US
 
-__all__ = ["FEATURES", "compute", "compute_one"]
+__all__ = ["CARD_READ", "DECLINES", "FEATURES", "LOCATION", "compute", "compute_one"]
 
 #: Limits that cash-out amounts sit just under (yuan): card and transaction limits.
 LIMITS_YUAN = (1_000, 5_000, 10_000, 20_000, 50_000)
 JUST_UNDER_SHARE = 0.02  # within 2% below a limit (9,990 and 49,800 both qualify)
 REPEAT_WINDOW = 10 * US_MINUTE
 
+AMOUNT = ReasonCode("AMOUNT", "Unusual amount")
+ROUND_OR_LIMIT_AMOUNT = ReasonCode("ROUND_OR_LIMIT_AMOUNT", "Round amount or just under a limit")
+TIME_OF_DAY = ReasonCode("TIME_OF_DAY", "Time of the sale")
+CARD_TYPE = ReasonCode("CARD_TYPE", "Credit card")
+MCC_MISMATCH = ReasonCode("MCC_MISMATCH", "Category code differs from the registered one")
+NEW_MERCHANT = ReasonCode("NEW_MERCHANT", "Recently onboarded merchant")
+VOID_OR_REVERSAL = ReasonCode(
+    "VOID_OR_REVERSAL", "Voided, reversed or refunded soon after the sale"
+)
+REPEATED_SALE = ReasonCode("REPEATED_SALE", "Same card and amount repeated on the terminal")
+# The message's own fields are the first evidence of these three; the card and terminal
+# families add their histories' evidence to the same codes.
+CARD_READ = ReasonCode("CARD_READ", "How the card was read (fallback or manual entry)")
+DECLINES = ReasonCode("DECLINES", "Declines, wrong PINs or captured cards")
+LOCATION = ReasonCode("LOCATION", "Terminal used away from its registered place")
 
-def _f(name: str, dtype: Dtype, doc: str, **kw: object) -> Feature:
-    return Feature(name, "transaction", Entity.TRANSACTION, dtype, doc, **kw)  # type: ignore[arg-type]
+
+def _f(
+    name: str,
+    dtype: Dtype,
+    reason: ReasonCode,
+    doc: str,
+    window: dt.timedelta | None = None,
+    sources: tuple[str, ...] = ("transactions",),
+) -> Feature:
+    return Feature(
+        name, "transaction", Entity.TRANSACTION, dtype, doc, window=window, sources=sources,
+        reason=reason,
+    )  # fmt: skip
 
 
 FEATURES = (
-    _f("amount_fen", Dtype.FLOAT, "Amount in fen."),
-    _f("log_amount", Dtype.FLOAT, "Natural log of 1 + amount in yuan."),
-    _f("is_round_amount", Dtype.BOOL, "Amount is a whole hundred yuan."),
-    _f("is_just_under_limit", Dtype.BOOL, "Amount within 2% below a common limit (1k-50k yuan)."),
-    _f("hour", Dtype.INT, "Hour of day, Beijing time."),
-    _f("is_night", Dtype.BOOL, "Between 00:00 and 06:00 Beijing time."),
-    _f("weekday", Dtype.INT, "Day of week, Monday = 0."),
-    _f("entry_mode", Dtype.CATEGORY, "How the card was read."),
-    _f("response_code", Dtype.CATEGORY, "Issuer response code."),
-    _f("is_credit", Dtype.BOOL, "Credit card."),
-    _f("mcc_mismatch", Dtype.BOOL, "MCC sent differs from the merchant's registered MCC.",
+    _f("amount_fen", Dtype.FLOAT, AMOUNT, "Amount in fen."),
+    _f("log_amount", Dtype.FLOAT, AMOUNT, "Natural log of 1 + amount in yuan."),
+    _f("is_round_amount", Dtype.BOOL, ROUND_OR_LIMIT_AMOUNT, "Amount is a whole hundred yuan."),
+    _f("is_just_under_limit", Dtype.BOOL, ROUND_OR_LIMIT_AMOUNT,
+       "Amount within 2% below a common limit (1k-50k yuan)."),
+    _f("hour", Dtype.INT, TIME_OF_DAY, "Hour of day, Beijing time."),
+    _f("is_night", Dtype.BOOL, TIME_OF_DAY, "Between 00:00 and 06:00 Beijing time."),
+    _f("weekday", Dtype.INT, TIME_OF_DAY, "Day of week, Monday = 0."),
+    _f("entry_mode", Dtype.CATEGORY, CARD_READ, "How the card was read."),
+    _f("response_code", Dtype.CATEGORY, DECLINES, "Issuer response code."),
+    _f("is_credit", Dtype.BOOL, CARD_TYPE, "Credit card."),
+    _f("mcc_mismatch", Dtype.BOOL, MCC_MISMATCH,
+       "MCC sent differs from the merchant's registered MCC.",
        sources=("transactions", "merchants")),
-    _f("distance_from_terminal_km", Dtype.FLOAT,
+    _f("distance_from_terminal_km", Dtype.FLOAT, LOCATION,
        "Distance from the terminal's registered place to where it reported it was.",
        sources=("transactions", "terminals")),
-    _f("terminal_is_mpos", Dtype.BOOL, "The terminal is a mobile POS.", sources=("terminals",)),
-    _f("merchant_age_days", Dtype.FLOAT, "Days since the merchant was onboarded.",
+    _f("terminal_is_mpos", Dtype.BOOL, LOCATION, "The terminal is a mobile POS.",
+       sources=("terminals",)),
+    _f("merchant_age_days", Dtype.FLOAT, NEW_MERCHANT, "Days since the merchant was onboarded.",
        sources=("merchants",)),
-    _f("voided", Dtype.BOOL, "A void of this sale was sent by as_of."),
-    _f("minutes_to_void", Dtype.FLOAT, "Minutes from the sale to its void (null if none)."),
-    _f("reversed", Dtype.BOOL, "A reversal of this sale was sent by as_of."),
-    _f("minutes_to_reversal", Dtype.FLOAT, "Minutes from the sale to its reversal."),
-    _f("refunded", Dtype.BOOL, "A refund of this sale was sent by as_of."),
-    _f("repeat_same_card_amount", Dtype.INT,
+    _f("voided", Dtype.BOOL, VOID_OR_REVERSAL, "A void of this sale was sent by as_of."),
+    _f("minutes_to_void", Dtype.FLOAT, VOID_OR_REVERSAL,
+       "Minutes from the sale to its void (null if none)."),
+    _f("reversed", Dtype.BOOL, VOID_OR_REVERSAL, "A reversal of this sale was sent by as_of."),
+    _f("minutes_to_reversal", Dtype.FLOAT, VOID_OR_REVERSAL,
+       "Minutes from the sale to its reversal."),
+    _f("refunded", Dtype.BOOL, VOID_OR_REVERSAL, "A refund of this sale was sent by as_of."),
+    _f("repeat_same_card_amount", Dtype.INT, REPEATED_SALE,
        "Other approved sales of the same card and amount on the terminal within 10 minutes.",
        window=dt.timedelta(minutes=10)),
 )  # fmt: skip

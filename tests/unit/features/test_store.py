@@ -263,7 +263,7 @@ def test_a_label_and_a_message_written_concurrently_are_joined_on_postgresql(pg_
 def test_a_store_migrated_with_history_in_it_gets_its_derived_tables(sqlite_engine):
     """Contract rows stored before the derived tables existed: the migrations derive them."""
     from data_contracts.sql import SQL_TABLES
-    from serving.db import upgrade
+    from storage import upgrade
 
     hist = from_pandas(make_tables(n_merchants=6, n_tx=300, seed=3))
     upgrade(sqlite_engine, "0100")  # the contract tables and the hourly counts, no day counts

@@ -1,4 +1,4 @@
-"""Every word on the pages has its Simplified Chinese translation, and the catalogue compiles."""
+"""Every word on the pages and in the API's answers has its Simplified Chinese, and it compiles."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from babel.messages.pofile import read_po
 from jinja2.ext import babel_extract
 
 import review
-from data_contracts.tables import REASONS_BY_CLASS, EventType, MsgType
+from data_contracts.tables import BENIGN_REASONS, REASONS_BY_CLASS, EventType, MsgType
+from features.reasons import REASON_CODES
 from review.accounts import QUEUES, Role
 from review.cases import CaseStatus, Verdict
-from review.i18n import catalogue_path, translator
+from serving.claims.delay_reasons import BENIGN_REASON_WORDS, IN_PROGRESS
+from serving.i18n import catalogue_path, translator
 
 TEMPLATES = Path(review.__file__).with_name("templates")
 
@@ -40,6 +42,14 @@ def test_every_message_and_code_is_translated() -> None:
     messages = _template_messages()
     assert len(messages) > 50  # the extractor really read the templates
     missing = sorted(m for m in messages | _terms() if m not in zh.messages)
+    assert missing == []
+
+
+def test_every_reason_code_and_benign_reason_is_translated() -> None:
+    zh = translator("zh_CN")
+    assert set(BENIGN_REASON_WORDS) == set(BENIGN_REASONS)
+    words = {rc.en for rc in REASON_CODES} | set(BENIGN_REASON_WORDS.values()) | {IN_PROGRESS}
+    missing = sorted(w for w in words if w not in zh.messages)
     assert missing == []
 
 

@@ -1,8 +1,10 @@
-"""Translations of the pages: gettext catalogues under `review/locale/`, read at start-up.
+"""Translations: gettext catalogues under `serving/locale/`, each parsed once when first needed.
 
-The English msgids are the source; `zh_CN` is the analysts' language and the default. The
-`.po` files are parsed with Babel when the app starts, so no compiled `.mo` lives in the tree.
-A first visit gets the best of `Accept-Language` (`negotiate`); the switch in the header wins.
+One catalogue serves the API and the analysts' pages (`review` builds on it): the words of the
+reason codes and of the benign delay reasons that answers carry, and every word on the pages.
+The English msgids are the source; `zh_CN` is the analysts' language and the pages' default.
+The `.po` files are parsed with Babel, so no compiled `.mo` lives in the tree. A first visit
+gets the best of `Accept-Language` (`negotiate`); the switch in the header wins.
 """
 
 from __future__ import annotations
@@ -14,7 +16,15 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-__all__ = ["DEFAULT_LOCALE", "LOCALES", "Translator", "negotiate", "translator"]
+__all__ = [
+    "DEFAULT_LOCALE",
+    "LOCALES",
+    "Translator",
+    "catalogue_path",
+    "chinese",
+    "negotiate",
+    "translator",
+]
 
 LOCALES: tuple[str, ...] = ("zh_CN", "en")
 DEFAULT_LOCALE = "zh_CN"
@@ -74,3 +84,8 @@ def translator(locale: str) -> Translator:
         if m.id and isinstance(m.id, str) and m.string and not m.fuzzy
     }
     return Translator(locale, messages)
+
+
+def chinese(message: str) -> str:
+    """The Simplified Chinese of an English msgid (the English itself when untranslated)."""
+    return translator("zh_CN").gettext(message)
