@@ -16,10 +16,11 @@ import polars as pl
 from matplotlib.figure import Figure
 
 import features
+from data_contracts.units import BEIJING_US, US_DAY, US_HOUR
 from features import History
 from features.points import enrich_transactions
 from features.settlement_calendar import SettlementRules, default_calendar
-from training.labels import CLASSES, US_DAY, US_HOUR
+from training.labels import CLASSES
 
 __all__ = [
     "PATTERNS",
@@ -32,7 +33,6 @@ __all__ = [
     "unsettled_set",
 ]
 
-_BEIJING_US = 8 * US_HOUR
 UNLABELLED = "unlabelled"
 
 
@@ -88,7 +88,7 @@ PATTERNS: tuple[Pattern, ...] = (
 
 
 def _beijing_day(us: pl.Expr) -> pl.Expr:
-    return ((us + _BEIJING_US) // US_DAY).cast(pl.Int32).cast(pl.Date)
+    return ((us + BEIJING_US) // US_DAY).cast(pl.Int32).cast(pl.Date)
 
 
 def unsettled_set(history: History, *, with_features: bool = False) -> pd.DataFrame:

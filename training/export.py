@@ -19,10 +19,7 @@ import numpy as np
 import pandas as pd
 
 from features import FEATURE_SET, FeatureSet
-from risk_model import ArrivalCorrection, ModelLoadError, RiskModel
-from risk_model._encoding import FeatureEncoding, Features
-from risk_model._forest import PackedForest
-from risk_model._tails import TailScorer
+from risk_model import ArrivalCorrection, Features, ModelLoadError, RiskModel, build_risk_model
 from training.errors import ExportError
 from training.models import (
     ArrivalQuantiles,
@@ -32,17 +29,7 @@ from training.models import (
     RiskClassifier,
 )
 
-__all__ = ["REFERENCE_POINTS", "save_bundle", "to_risk_model"]
-
-#: evenly spaced quantiles of the training period's anomaly scores kept in the manifest: the
-#: anomaly score is a row's place among them
-REFERENCE_POINTS = 1001
-
-
-def _reference(scores: np.ndarray) -> list[float]:
-    if len(scores) == 0:
-        return [0.0, 1.0]
-    return [float(v) for v in np.quantile(scores, np.linspace(0.0, 1.0, REFERENCE_POINTS))]
+__all__ = ["save_bundle", "to_risk_model"]
 
 
 def to_risk_model(
@@ -57,21 +44,16 @@ def to_risk_model(
 ) -> RiskModel:
     """The runtime model of fitted estimators; `reference` (encoded training rows) gives the
     tail scorer its quantile grids and both anomaly detectors their reference scores."""
-    forest = PackedForest.from_sklearn(anomaly.forest_)
-    values = anomaly.scaled(reference)
-    tails = TailScorer.fit(values)
     if reason.booster_ is None:
         reason_booster, reason_outputs = None, [str(reason.classes_[0])]
     else:
         reason_booster = reason.booster_.booster_
         reason_outputs = [str(reason.classes_[int(c)]) for c in reason.booster_.classes_]
     p50, p90 = (b.booster_ for b in eta.boosters_)
-    return RiskModel(
+    return build_risk_model(
         feature_set_ref=feature_set.ref,
-        encoding=FeatureEncoding(
-            feature_names=tuple(encoder.columns_),
-            categories={k: tuple(v) for k, v in encoder.categories_.items()},
-        ),
+        feature_names=encoder.columns_,
+        categories=encoder.categories_,
         classes=tuple(risk.classes),
         risk=risk.booster_.booster_,
         risk_outputs=[risk.classes[int(c)] for c in risk.booster_.classes_],
@@ -86,14 +68,10 @@ def to_risk_model(
             ArrivalCorrection(name, shifts[0], shifts[1])
             for name, shifts in getattr(eta, "group_shifts_", {}).items()
         ],
-        anomaly=forest,
-        anomaly_tails=tails,
+        isolation_forest=anomaly.forest_,
+        anomaly_rows=anomaly.scaled(reference),
         anomaly_columns=anomaly.columns_,
         anomaly_fill=[float(anomaly.fill_[c]) for c in anomaly.columns_],
-        anomaly_reference={
-            "forest": _reference(forest.score(values)),
-            "tails": _reference(tails.score(values)),
-        },
     )
 
 

@@ -13,19 +13,16 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from data_contracts.units import US_DAY, US_HOUR
+
 __all__ = [
     "CLASSES",
-    "US_DAY",
-    "US_HOUR",
     "Period",
     "Split",
     "arrival_hours",
     "labelled_points",
     "split_periods",
 ]
-
-US_HOUR = 3_600_000_000
-US_DAY = 24 * US_HOUR
 
 #: the three outcome classes, in the column order of every probability output.
 CLASSES: tuple[str, ...] = ("benign_delay", "fraud", "card_trapping")

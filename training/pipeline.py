@@ -15,6 +15,7 @@ import pandas as pd
 import polars as pl
 
 import features
+from data_contracts.units import BEIJING_US, US_DAY
 from features import FEATURE_SET, History
 from risk_model import RiskModel
 from risk_model.bundle import REGIMES, arrival_regime
@@ -22,7 +23,6 @@ from training.baseline import LegacyHoldRules
 from training.export import to_risk_model
 from training.labels import (
     CLASSES,
-    US_DAY,
     Split,
     arrival_hours,
     labelled_points,
@@ -49,9 +49,6 @@ __all__ = [
 ]
 
 Progress = Callable[[str], None]
-
-
-_BEIJING_US = 8 * 3_600_000_000
 
 
 def _noop(step: str) -> None:
@@ -140,7 +137,7 @@ def prepare(
     everything = (
         pl.concat(list(parts.values()))
         .join(history.transactions.select("tx_id", "merchant_id"), on="tx_id", how="left")
-        .with_columns(((pl.col("as_of") + _BEIJING_US) // US_DAY).alias("day"))
+        .with_columns(((pl.col("as_of") + BEIJING_US) // US_DAY).alias("day"))
     )
     progress(f"building {len(FEATURE_SET.names)} features for {everything.height} points")
     built = features.build_features(everything.select("tx_id", "as_of"), history)

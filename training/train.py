@@ -1,7 +1,8 @@
 """The service functions behind `settlewatch train` and `settlewatch promote`.
 
-Tracking: `tracking_uri`, else `MLFLOW_TRACKING_URI`, else `sqlite:///mlflow.db` in the working
-folder (MLflow 3's own default; its model registry needs a database store). Artifacts of a
+Tracking: `tracking_uri`, else `sqlite:///mlflow.db` in the working folder (MLflow 3's own
+default; its model registry needs a database store). Training reads no environment for it: the
+CLI passes `MLFLOW_TRACKING_URI` from the settings. Artifacts of a
 local SQLite store go to `./mlruns`. MLflow's telemetry is switched off: the service must not
 reach the internet.
 """
@@ -25,10 +26,12 @@ import pandas as pd
 from mlflow import MlflowClient
 
 import features
+from data_contracts.units import epoch_us
 from features import FEATURE_SET, Dtype
 from training import pipeline
 from training.errors import DataWindowError
 from training.labels import CLASSES, Split
+from training.metrics import Scored
 from training.model_card import render_model_card
 from training.plots import write_plots
 from training.pyfunc import log_risk_model
@@ -41,7 +44,7 @@ from training.registry import (
     register_version,
 )
 
-__all__ = ["EXPERIMENT", "PromoteResult", "TrainResult", "promote", "train"]
+__all__ = ["EXPERIMENT", "PromoteResult", "TrainResult", "predictions_path", "promote", "train"]
 
 EXPERIMENT = "settlewatch-risk"
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -89,13 +92,13 @@ def _noop(step: str) -> None:
 
 
 def resolve_tracking_uri(tracking_uri: str | None) -> str:
-    """The argument, else `MLFLOW_TRACKING_URI`, else a SQLite store in the working folder."""
-    if tracking_uri:
-        return tracking_uri
-    from_env = os.environ.get("MLFLOW_TRACKING_URI")
-    if from_env:
-        return from_env
-    return f"sqlite:///{(Path.cwd() / 'mlflow.db').as_posix()}"
+    """The argument, else a SQLite store in the working folder; a relative SQLite path made
+    absolute (as MLflow makes its own default), so a run names the store wherever it is read."""
+    uri = tracking_uri or "sqlite:///mlflow.db"
+    database = Path(uri.removeprefix("sqlite:///"))
+    if uri.startswith("sqlite:///") and not database.is_absolute():
+        return f"sqlite:///{(Path.cwd() / database).as_posix()}"
+    return uri
 
 
 @contextmanager
@@ -142,7 +145,7 @@ def _cutoff_us(until: dt.date | dt.datetime | None) -> int | None:
         moment = until
     else:
         moment = dt.datetime.combine(until, dt.time(0), tzinfo=BEIJING)
-    return int(moment.timestamp() * 1_000_000)
+    return epoch_us(moment)
 
 
 def _as_datetime(us: int) -> dt.datetime:
@@ -162,6 +165,37 @@ def _heldout_frame(test: pd.DataFrame, novel: tuple[str, ...]) -> pd.DataFrame:
         frame[column] = test[column]
     frame["novel"] = test["outcome_reason"].isin(novel).to_numpy()
     return frame
+
+
+def predictions_path(metrics_out: Path) -> Path:
+    """Where `train` writes the test predictions beside `metrics_out` (m.json: m.test.parquet)."""
+    return metrics_out.with_name(f"{metrics_out.stem}.test.parquet")
+
+
+def _test_predictions(test: pd.DataFrame, scored: Scored) -> pd.DataFrame:
+    """The test points with their truth and the model's answers, the rows its metrics rest on.
+
+    So that figures the metrics do not break down (per scheme, per reason) can be computed
+    outside training without fitting again.
+    """
+    return pd.DataFrame(
+        {
+            "tx_id": test["tx_id"].to_numpy(),
+            "as_of": test["as_of"].to_numpy(),
+            "day": scored.day,
+            "outcome_class": scored.outcome_class,
+            "outcome_reason": scored.reason_true,
+            "amount_fen": scored.amount_fen,
+            **{f"p_{name}": scored.proba[:, k] for k, name in enumerate(CLASSES)},
+            "risk_score": scored.risk_score,
+            "reason_pred": scored.reason_pred,
+            "arrival_hours": scored.eta_true,
+            "eta_p50_hours": scored.eta_p50,
+            "eta_p90_hours": scored.eta_p90,
+            "novel": scored.novel,
+            "anomaly_score": scored.anomaly_score,
+        }
+    )
 
 
 def _log_run(
@@ -299,6 +333,9 @@ def train(
     if metrics_out is not None:
         metrics_out.parent.mkdir(parents=True, exist_ok=True)
         metrics_out.write_text(json.dumps(_json_ready(result.flat_metrics()), indent=2) + "\n")
+        _test_predictions(dataset.test, evaluation.model).to_parquet(
+            predictions_path(metrics_out), index=False
+        )
     return result
 
 

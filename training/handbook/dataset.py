@@ -17,13 +17,12 @@ from collections.abc import Callable, Iterable
 import polars as pl
 
 import features
+from data_contracts.units import BEIJING_US, US_DAY, US_SECOND
 from features import FEATURE_SET, Feature, FeatureSet, History
 from training.handbook.signals import SIGNALS, handbook_signals
 
 __all__ = ["MODEL_SET", "PIPELINE_SET", "labelled_rows", "model_features"]
 
-US_DAY = 86_400_000_000
-BEIJING_US = 8 * 3_600_000_000
 CHUNK_DAYS = 7
 #: Families of settlewatch's set that describe the sale, its card, terminal and merchant.
 _FAMILIES = ("transaction", "card", "terminal", "merchant")
@@ -87,7 +86,7 @@ def _us(day: dt.date) -> int:
 def _slice(history: History, start_us: int, end_us: int) -> History:
     """The history a chunk of points in `[start_us, end_us)` needs (their windows' reach)."""
     lookback = max(f.window for f in PIPELINE_SET.features if f.window is not None)
-    reach = start_us - int(lookback.total_seconds()) * 1_000_000 - US_DAY
+    reach = start_us - int(lookback.total_seconds()) * US_SECOND - US_DAY
     # Labels resolved by then keep their transaction, however old: a label-delayed feature
     # (a card's fraud elsewhere) may read a label whose sale is older than every window.
     labelled = history.outcomes.filter(pl.col("resolved_at") < end_us).select("tx_id")

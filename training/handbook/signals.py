@@ -22,16 +22,16 @@ import numpy as np
 import polars as pl
 
 from data_contracts import OutcomeClass
+from data_contracts.units import US_DAY, US_SECOND
 from features import Dtype, Entity, Feature, FeatureSet, History
 from training.handbook._timeline import Timeline, key_codes
 from training.handbook.contract import LABEL_DELAY
 
 __all__ = ["SIGNALS", "handbook_signals"]
 
-US_DAY = 86_400_000_000
 CARD_WINDOWS = {"7d": 7, "30d": 30, "60d": 60}
 LEARNT_WINDOWS = {"7d": 7, "14d": 14, "28d": 28}
-_DELAY_US = int(LABEL_DELAY.total_seconds()) * 1_000_000
+_DELAY_US = int(LABEL_DELAY.total_seconds()) * US_SECOND
 
 
 def _card(name: str, doc: str, days: int) -> Feature:

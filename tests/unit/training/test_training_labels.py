@@ -5,7 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from training.labels import US_DAY, US_HOUR, Period, arrival_hours, labelled_points, split_periods
+from data_contracts.units import US_DAY, US_HOUR
+from training.labels import Period, arrival_hours, labelled_points, split_periods
 
 
 def test_periods_follow_each_other_with_a_gap_before_each_next_one() -> None:

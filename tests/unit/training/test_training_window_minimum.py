@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
+from data_contracts.units import US_DAY
 from settlewatch.cli import app
 from training.labels import split_periods
-
-US_DAY = 86_400_000_000
 
 
 def test_a_window_of_thirty_days_or_less_names_the_minimum() -> None:
