@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter
 
+from serving.errors import WorkerAtCapacityError
 from serving.observability import ASGIApp, Receive, Scope, Send, request_id, send_problem
 
 __all__ = ["Admission"]
@@ -32,7 +33,7 @@ class Admission:
         self.limit = limit
         self.paths = paths
         self.shed = shed
-        self.retry_after = str(retry_after_seconds)
+        self.retry_after_seconds = retry_after_seconds
         #: requests admitted and not finished; one event loop per worker, so a plain int
         self.admitted = 0
 
@@ -52,9 +53,7 @@ class Admission:
 
     async def _shed(self, send: Send) -> None:
         # the envelope around this middleware adds X-Request-ID to what is sent
-        detail = (
-            f"this worker is at its limit of {self.limit} scoring requests; "
-            f"retry after {self.retry_after} s"
+        error = WorkerAtCapacityError(
+            limit=self.limit, retry_after_seconds=self.retry_after_seconds
         )
-        headers = [(b"retry-after", self.retry_after.encode())]
-        await send_problem(send, 503, detail, request_id.get(), headers)
+        await send_problem(send, error, request_id.get())

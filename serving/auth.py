@@ -1,7 +1,8 @@
 """API keys with scopes.
 
 A key reads `sw_<key_id>_<secret>`: the id finds the row, the secret is compared with its
-SHA-256 in constant time. No key or a bad key is 401; a good key without the route's scope 403.
+SHA-256 in constant time. No key or a bad key is 401; a good key without the route's scope 403
+(`serving.errors.AuthError`).
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from enum import StrEnum
 
 from sqlalchemy import Engine, insert, select, update
 
-from serving.db import API_KEYS, now_us
+from data_contracts.units import now_us
+from serving.errors import InvalidApiKeyError, MissingApiKeyError, MissingScopeError
+from storage.tables import API_KEYS
 
 __all__ = [
     "ApiKey",
-    "AuthError",
     "Scope",
     "authenticate",
     "create_key",
@@ -43,15 +45,6 @@ class ApiKey:
     key_id: str
     name: str
     scopes: frozenset[Scope]
-
-
-class AuthError(Exception):
-    """Authentication failed: `status` is 401 (who are you?) or 403 (not allowed)."""
-
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
 
 
 def _digest(secret: str) -> str:
@@ -189,12 +182,17 @@ def _key_of(header: str) -> str:
 
 
 def authenticate(cache: KeyCache, header: str | None, scope: Scope) -> ApiKey:
-    """The caller of a request needing `scope`, from its `Authorization: Bearer` or key header."""
+    """The caller of a request needing `scope`, from its `Authorization: Bearer` or key header.
+
+    Raises:
+        MissingApiKeyError, InvalidApiKeyError: 401.
+        MissingScopeError: 403.
+    """
     if not header:
-        raise AuthError(401, "missing API key: send 'Authorization: Bearer <key>'")
+        raise MissingApiKeyError()
     caller = cache.lookup(_key_of(header))
     if caller is None:
-        raise AuthError(401, "invalid or revoked API key")
+        raise InvalidApiKeyError()
     if scope not in caller.scopes and Scope.ADMIN not in caller.scopes:
-        raise AuthError(403, f"this key lacks the '{scope.value}' scope")
+        raise MissingScopeError(scope=scope.value)
     return caller

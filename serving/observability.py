@@ -18,6 +18,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from data_contracts.cards import mask_pans
+from serving.errors import BodyTooLargeError, InternalError, ServingError
 
 __all__ = ["Metrics", "RequestEnvelope", "configure_logging", "request_id", "send_problem"]
 
@@ -115,21 +116,22 @@ class Metrics:
 
 async def send_problem(
     send: Send,
-    status: int,
-    detail: str,
+    error: ServingError,
     rid: str,
     headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
-    """Answer `{"detail", "request_id"}` with `status` straight on the ASGI channel, for the
+    """Answer `error` as `{"detail", "request_id"}` straight on the ASGI channel, for the
     middleware that answers before (or instead of) the application."""
-    body = json.dumps({"detail": detail, "request_id": rid}).encode()
+    body = json.dumps({"detail": error.detail, "request_id": rid}).encode()
+    own = [(name.lower().encode(), value.encode()) for name, value in error.headers.items()]
     await send(
         {
             "type": "http.response.start",
-            "status": status,
+            "status": error.status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                *own,
                 *(headers or []),
             ],
         }
@@ -163,7 +165,7 @@ class RequestEnvelope:
         status = 500
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body:
-            await self._too_large(send, rid)
+            await self._too_large(send, rid, BodyTooLargeError(limit_bytes=self.max_body))
             status = 413
             self._done(scope, status, started)
             request_id.reset(token)
@@ -176,7 +178,7 @@ class RequestEnvelope:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_body:
-                    raise BodyTooLargeError
+                    raise BodyTooLargeError(limit_bytes=self.max_body)
             return message
 
         started_response = False
@@ -192,9 +194,9 @@ class RequestEnvelope:
 
         try:
             await self.app(scope, limited_receive, send_with_id)
-        except BodyTooLargeError:
+        except BodyTooLargeError as exc:
             status = 413
-            await self._too_large(send, rid)
+            await self._too_large(send, rid, exc)
         except Exception:
             self.log.exception("unhandled error in %s %s", scope["method"], scope.get("path"))
             status = 500
@@ -204,13 +206,11 @@ class RequestEnvelope:
             self._done(scope, status, started)
             request_id.reset(token)
 
-    async def _too_large(self, send: Send, rid: str) -> None:
-        detail = f"request body over {self.max_body} bytes"
-        await send_problem(send, 413, detail, rid, [(b"x-request-id", rid.encode())])
+    async def _too_large(self, send: Send, rid: str, error: BodyTooLargeError) -> None:
+        await send_problem(send, error, rid, [(b"x-request-id", rid.encode())])
 
     async def _internal_error(self, send: Send, rid: str) -> None:
-        detail = "internal error; it is logged under this request_id"
-        await send_problem(send, 500, detail, rid, [(b"x-request-id", rid.encode())])
+        await send_problem(send, InternalError(), rid, [(b"x-request-id", rid.encode())])
 
     def _done(self, scope: Scope, status: int, started: float) -> None:
         elapsed = time.perf_counter() - started
@@ -229,7 +229,3 @@ class RequestEnvelope:
                 "duration_ms": round(elapsed * 1000, 3),
             },
         )
-
-
-class BodyTooLargeError(Exception):
-    """The body grew past the limit while being read."""

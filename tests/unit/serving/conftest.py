@@ -25,8 +25,8 @@ from sqlalchemy import Engine
 from features import History, load_history, scoring_points
 from features.online import write_history
 from serving.app import create_app
-from serving.db import upgrade
 from simulator import simulate
+from storage import upgrade
 from training.train import train
 
 

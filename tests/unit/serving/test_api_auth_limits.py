@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from serving.app import create_app
 from serving.auth import create_key, parse_scopes, revoke_key
-from serving.settings import Settings
+from serving.settings import load_settings
 
 PAN = "6222021234567890128"  # passes Luhn: must never reach a log or the quarantine
 
@@ -91,7 +91,7 @@ def test_the_thread_pool_holds_the_configured_number_of_requests(
     loaded_engine: Engine, store_copy: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SETTLEWATCH_THREADS", "3")
-    threads = Settings.from_env().threads
+    threads = load_settings().threads
     assert threads == 3
     app = create_app(make_settings(tmp_path, store_copy, threads=threads), engine=loaded_engine)
     with TestClient(app) as client:

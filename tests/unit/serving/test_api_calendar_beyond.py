@@ -20,7 +20,7 @@ from api_support import SCORE_KEY, auth, contract_json, iso, make_settings
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-import serving.app
+import serving.scoring.service
 from data_contracts import TIMEZONE
 from features import History
 from features.online import OnlineFeatures
@@ -51,7 +51,8 @@ def _process_calendar() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _new_years_morning(monkeypatch: pytest.MonkeyPatch) -> None:
     """The server's clock on 2027-01-01 (a sale of 2026-12-31 cannot be scored before it)."""
-    monkeypatch.setattr(serving.app, "now_us", lambda: int(NEW_YEARS_MORNING.timestamp() * 1e6))
+    morning_us = int(NEW_YEARS_MORNING.timestamp() * 1e6)
+    monkeypatch.setattr(serving.scoring.service, "now_us", lambda: morning_us)
 
 
 def _settings(tmp_path: Path, store: str, **changes: object) -> Settings:

@@ -82,7 +82,7 @@ def test_corrupt_or_mismatched_model(
 def test_two_registries_sharing_a_cache_keep_their_own_versions(
     store_copy: str, tmp_path: Path
 ) -> None:
-    from serving.models import ModelManager
+    from serving.model_manager import ModelManager
 
     settings = make_settings(tmp_path, store_copy)
     ours = ModelManager.for_settings(settings)

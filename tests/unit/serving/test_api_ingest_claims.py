@@ -13,8 +13,8 @@ from sqlalchemy import Engine, func, select
 
 from data_contracts.sql import SQL_TABLES
 from features import History
-from serving import idempotency
-from serving.db import DECISIONS, QUARANTINE
+from serving.claims import idempotency
+from storage.tables import DECISIONS, QUARANTINE
 
 PAN = "6222021234567890128"
 

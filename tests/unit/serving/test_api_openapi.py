@@ -21,7 +21,7 @@ from api_support import ADMIN_KEY, BOOTSTRAP
 
 from features import History
 from features.online import write_history
-from serving.db import make_engine, upgrade
+from storage import make_engine, upgrade
 
 BIN = Path(sys.executable).parent
 

@@ -15,10 +15,11 @@ from sqlalchemy import Engine, delete, select
 
 from data_contracts import BENIGN_REASONS, TIMEZONE
 from features import FEATURE_SET, History
-from serving.db import DECISIONS
-from serving.schemas import BatchScoreAnswer, ScoreAnswer
-from serving.scoring import decide
-from serving.vocabulary import REASON_CODES
+from features.reasons import REASON_CODES
+from serving.scoring.decisions import decide
+from serving.scoring.models import BatchScoreAnswer, ScoreAnswer
+from serving.scoring.service import transaction_facts
+from storage.tables import DECISIONS
 
 CODES = {rc.code for rc in REASON_CODES}
 
@@ -151,7 +152,7 @@ def test_decide_agrees_on_frames_and_dicts(client: TestClient, points: pl.DataFr
     chosen = [(t, int(a)) for t, a in points.head(6).iter_rows()]
     frame = service.online.get_many(chosen)
     records = [{**service.online.get_values(t, a), "tx_id": t, "as_of": a} for t, a in chosen]
-    facts = service.facts([t for t, _ in chosen])
+    facts = transaction_facts(engine=service.engine, tx_ids=[t for t, _ in chosen])
     assert service.models.current is not None
     for loaded, source in ((service.models.current, "model"), (None, "fallback")):
         answers = [_backtest(service, features, facts, loaded) for features in (frame, records)]
@@ -167,7 +168,7 @@ def test_decide_can_explain_only_the_answers_acted_on(
     service = client.app.state.service  # type: ignore[attr-defined]
     chosen = [(t, int(a)) for t, a in points.iter_rows()]
     frame = service.online.get_many(chosen)
-    facts = service.facts([t for t, _ in chosen])
+    facts = transaction_facts(engine=service.engine, tx_ids=[t for t, _ in chosen])
     loaded = service.models.current
     assert loaded is not None
     every = _backtest(service, frame, facts, loaded, explain="every")

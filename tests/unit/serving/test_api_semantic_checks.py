@@ -19,7 +19,7 @@ from sqlalchemy import Engine, func, select
 from data_contracts import TIMEZONE
 from data_contracts.sql import SQL_TABLES
 from features import History
-from serving.db import DECISIONS
+from storage.tables import DECISIONS
 
 CLAIMS = SQL_TABLES["claims"]
 

@@ -10,8 +10,9 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from features import load_history, scoring_points
-from serving.db import DECISIONS, make_engine
 from settlewatch.cli import app
+from storage import make_engine
+from storage.tables import DECISIONS
 
 runner = CliRunner()
 
@@ -63,9 +64,10 @@ def test_score_refuses_unusable_arguments(tmp_path: Path) -> None:
 def test_a_backfill_records_each_answer_at_its_own_time_and_only_from_record_since(
     trained, store_copy: str, tmp_path: Path
 ) -> None:
-    from serving.backfill import score_folder
-    from serving.db import epoch_us, upgrade
+    from data_contracts.units import epoch_us
+    from serving.scoring.backfill import score_folder
     from serving.settings import Settings
+    from storage import upgrade
 
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'api.db'}",

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from serving.db import DECISIONS, make_engine
 from settlewatch.cli import app
+from storage import make_engine
+from storage.tables import DECISIONS
 
 runner = CliRunner()
 

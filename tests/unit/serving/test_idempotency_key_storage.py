@@ -15,8 +15,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, MetaData, String, Text, insert, select
 
 from features import History
-from serving import idempotency
-from serving.db import IDEMPOTENCY, upgrade
+from serving.claims import idempotency
+from storage import upgrade
+from storage.tables import IDEMPOTENCY
 
 PANS = ["4111-1111-1111-1111", "4111 1111 1111 1111", "x.4111111111111111", "4111111111111111"]
 

@@ -19,7 +19,8 @@ from tiny_history import at, claim_row, history, merchant_row, terminal_row, tx_
 from data_contracts.cards import find_pans
 from features.online import write_history
 from serving.app import create_app
-from serving.db import QUARANTINE, upgrade
+from storage import upgrade
+from storage.tables import QUARANTINE
 
 PAN = "4111111111111111"
 

@@ -24,8 +24,8 @@ from features import History
 from features.online import write_history
 from risk_model import MANIFEST
 from serving.app import create_app
-from serving.db import make_engine, upgrade
 from serving.settings import Settings
+from storage import make_engine, upgrade
 
 NAME = "settlewatch-risk"
 

@@ -14,7 +14,7 @@ from api_support import make_settings
 from fastapi.testclient import TestClient
 
 from serving.app import create_app
-from serving.db import make_engine
+from storage import make_engine
 
 SNAPSHOT = Path(__file__).with_name("snapshots") / "openapi.json"
 

@@ -26,9 +26,10 @@ from data_contracts.api_models import parse_row
 from data_contracts.claims import claim_problems
 from data_contracts.sql import SQL_TABLES
 from data_contracts.text import storable_text
+from data_contracts.units import epoch_us, now_us
 from data_contracts.window import TimeWindow
 from features import store_rows
-from serving.db import QUARANTINE, epoch_us, now_us
+from storage.tables import QUARANTINE
 
 __all__ = ["IngestResult", "Rejected", "ingest"]
 

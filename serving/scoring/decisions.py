@@ -1,7 +1,7 @@
 """From features to answers: the model (or the rules fallback), explanations, routing.
 
-`decide` is the one place answers are made; the API (one transaction or a batch) and the
-`settlewatch score` backfill both call it, so they cannot disagree.
+`decide` is the one place answers are made; the API (one transaction, a batch or a claim)
+and the `settlewatch score` backfill both call it, so they cannot disagree.
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ import polars as pl
 from sqlalchemy import Engine, insert
 
 from data_contracts import TIMEZONE
-from serving.db import DECISIONS, US_HOUR, epoch_us
-from serving.db import now_us as _wall_clock_us
-from serving.models import LoadedModel
-from serving.policy import RoutingPolicy
-from serving.schemas import FeatureValue, Probabilities, ScoreAnswer, TopReason
-from serving.vocabulary import BENIGN_REASON_TEXT, REASON_CODES, ReasonCode, code_of
+from data_contracts.units import US_HOUR, epoch_us
+from data_contracts.units import now_us as _wall_clock_us
+from features.reasons import REASON_CODES, ReasonCode, code_of
+from serving.i18n import chinese
+from serving.model_manager import LoadedModel
+from serving.scoring.models import FeatureValue, Probabilities, ScoreAnswer, TopReason
+from serving.scoring.policy import RoutingPolicy
+from storage.tables import DECISIONS
 
 __all__ = [
     "FALLBACK_RULES",
@@ -30,7 +32,6 @@ __all__ = [
     "TxFacts",
     "decide",
     "fallback_risk",
-    "merchant_message",
     "record_decisions",
 ]
 
@@ -107,7 +108,7 @@ def fallback_risk(row: Mapping[str, Any]) -> tuple[float, list[TopReason]]:
         TopReason(
             code=code,
             en=_CODES[code].en,
-            zh=_CODES[code].zh,
+            zh=chinese(_CODES[code].en),
             weight=weight,
             features=feats,
         )
@@ -143,12 +144,47 @@ def _top_reasons(contributions: Sequence[Any]) -> list[TopReason]:
         TopReason(
             code=code,
             en=_CODES[code].en,
-            zh=_CODES[code].zh,
+            zh=chinese(_CODES[code].en),
             weight=w,
             features=[FeatureValue(name=c.feature, value=_plain(c.value)) for c in members[code]],
         )
         for w, code in ranked
     ]
+
+
+class _ModelAnswers:
+    """A model's predictions for a batch of rows, as plain Python values (numpy scalar access
+    per row costs more than the rest of an answer)."""
+
+    def __init__(
+        self, loaded: LoadedModel, features: FeatureRows, explain: Literal["every", "acted"]
+    ) -> None:
+        model = loaded.model
+        self.explanations: list[list[Any]] | None = None
+        if explain == "every":
+            # one encoding and one risk prediction for the answers and their explanations
+            prediction, self.explanations = model.predict_and_explain(
+                features, top=_EXPLAIN_FEATURES
+            )
+        else:
+            prediction = model.predict(features)
+        self.proba = prediction.proba.tolist()
+        self.likeliest = prediction.proba.argmax(axis=1).tolist()
+        self.risk = prediction.risk_score.tolist()
+        self.anomaly: list[float | None] = prediction.anomaly_score.tolist()
+        self.reasons = prediction.reason.tolist()
+        self.eta_p50 = prediction.eta_p50_hours.tolist()
+        self.eta_p90 = prediction.eta_p90_hours.tolist()
+        classes = list(model.classes)
+        self.i_benign = classes.index("benign_delay")
+        self.i_fraud = classes.index("fraud")
+        self.i_trap = classes.index("card_trapping")
+
+
+def _ids_and_times(features: FeatureRows) -> tuple[list[str], list[int]]:
+    if isinstance(features, pl.DataFrame):
+        return features["tx_id"].to_list(), features["as_of"].cast(pl.Int64).to_list()
+    return [r["tx_id"] for r in features], [int(r["as_of"]) for r in features]
 
 
 def decide(
@@ -172,41 +208,16 @@ def decide(
     (review, hold) and leaves the others' empty: a backfill's table has no reasons, and the
     exact explanation is most of a batch's cost.
     """
-    if isinstance(features, pl.DataFrame):
-        n = features.height
-        if n == 0:
-            return []
-        tx_ids = features["tx_id"].to_list()
-        as_ofs = features["as_of"].cast(pl.Int64).to_list()
-    else:
-        n = len(features)
-        if n == 0:
-            return []
-        tx_ids = [r["tx_id"] for r in features]
-        as_ofs = [int(r["as_of"]) for r in features]
+    n = features.height if isinstance(features, pl.DataFrame) else len(features)
+    if n == 0:
+        return []
+    tx_ids, as_ofs = _ids_and_times(features)
     rows: Sequence[Mapping[str, Any]] | None = None
+    m: _ModelAnswers | None = None
     if loaded is None:
         rows = features.to_dicts() if isinstance(features, pl.DataFrame) else features
     else:
-        model = loaded.model
-        explanations: list[list[Any]] | None = None
-        if explain == "every":
-            # one encoding and one risk prediction for the answers and their explanations
-            prediction, explanations = model.predict_and_explain(features, top=_EXPLAIN_FEATURES)
-        else:
-            prediction = model.predict(features)
-        # plain Python values once for all rows: numpy scalar access per row costs more
-        proba = prediction.proba.tolist()
-        likeliest = prediction.proba.argmax(axis=1).tolist()
-        risk = prediction.risk_score.tolist()
-        anomaly: list[float | None] = prediction.anomaly_score.tolist()
-        reasons = prediction.reason.tolist()
-        eta_p50 = prediction.eta_p50_hours.tolist()
-        eta_p90 = prediction.eta_p90_hours.tolist()
-        classes = list(model.classes)
-        i_benign = classes.index("benign_delay")
-        i_fraud = classes.index("fraud")
-        i_trap = classes.index("card_trapping")
+        m = _ModelAnswers(loaded, features, explain)
     deadlines = deadlines_us or {}
     sla_us = int(policy.sla_hours * US_HOUR)
     model_version = None if loaded is None else loaded.version
@@ -220,21 +231,22 @@ def decide(
         reason: str | None = None
         eta50 = eta90 = None
         probabilities: Probabilities | None = None
-        if rows is not None:
+        if m is None:
+            assert rows is not None
             score, top = fallback_risk(rows[i])
             p_fraud = p_trap = a_score = None
         else:
-            p = proba[i]
+            p = m.proba[i]
             probabilities = Probabilities(
-                benign_delay=p[i_benign], fraud=p[i_fraud], card_trapping=p[i_trap]
+                benign_delay=p[m.i_benign], fraud=p[m.i_fraud], card_trapping=p[m.i_trap]
             )
-            score = min(max(risk[i], 0.0), 1.0)
-            p_fraud, p_trap, a_score = p[i_fraud], p[i_trap], anomaly[i]
-            top = [] if explanations is None else _top_reasons(explanations[i])
-            if likeliest[i] == i_benign:
-                reason = str(reasons[i])
-                eta50 = _when(as_of + int(eta_p50[i] * US_HOUR))
-                eta90 = _when(as_of + int(eta_p90[i] * US_HOUR))
+            score = min(max(m.risk[i], 0.0), 1.0)
+            p_fraud, p_trap, a_score = p[m.i_fraud], p[m.i_trap], m.anomaly[i]
+            top = [] if m.explanations is None else _top_reasons(m.explanations[i])
+            if m.likeliest[i] == m.i_benign:
+                reason = str(m.reasons[i])
+                eta50 = _when(as_of + int(m.eta_p50[i] * US_HOUR))
+                eta90 = _when(as_of + int(m.eta_p90[i] * US_HOUR))
         route = policy.route(
             risk=score,
             p_fraud=p_fraud,
@@ -272,51 +284,20 @@ def decide(
             )
         )
     if loaded is not None and explain == "acted":
-        acted = [i for i, a in enumerate(answers) if a.decision != "release"]
-        if acted:
-            subset = (
-                features[acted] if isinstance(features, pl.DataFrame)
-                else [features[i] for i in acted]
-            )  # fmt: skip
-            for i, contributions in zip(
-                acted, loaded.model.explain(subset, top=_EXPLAIN_FEATURES), strict=True
-            ):
-                answers[i].top_reasons = _top_reasons(contributions)
+        _explain_acted(answers, features, loaded)
     return answers
 
 
-def merchant_message(answer: ScoreAnswer) -> tuple[str, str]:
-    """What the merchant is told next, (zh, en), without revealing fraud suspicion."""
-    deadline = answer.sla_deadline.astimezone(TIMEZONE).strftime("%Y-%m-%d %H:%M")
-    en_reason, zh_reason = BENIGN_REASON_TEXT.get(
-        answer.predicted_reason or "", ("settlement is in progress", "款项正在结算途中")
-    )
-    if answer.decision == "release" and answer.eta_p50 is not None and answer.eta_p90 is not None:
-        p50 = answer.eta_p50.astimezone(TIMEZONE).strftime("%Y-%m-%d %H:%M")
-        p90 = answer.eta_p90.astimezone(TIMEZONE).strftime("%Y-%m-%d %H:%M")
-        return (
-            f"您的款项尚未到账，原因：{zh_reason}。预计{p50}前到账，最迟不晚于{p90}（北京时间）。",
-            f"Your money has not arrived because {en_reason}. We expect it by {p50}, "
-            f"and no later than {p90} (Beijing time).",
-        )
-    if answer.decision == "release":
-        return (
-            f"您的款项正在结算途中，原因：{zh_reason}。如{deadline}（北京时间）前仍未到账，请再次联系我们。",
-            f"Your money is on its way: {en_reason}. If it has not arrived by {deadline} "
-            "(Beijing time), please contact us again.",
-        )
-    if answer.decision == "hold":
-        return (
-            f"该笔交易的资金需进一步核查，暂缓结算。我们将于{deadline}（北京时间）前与您联系；"
-            "如需补充材料，会另行通知。",
-            "The funds of this sale need further checks and are held for now. We will contact "
-            f"you by {deadline} (Beijing time) and tell you if we need any documents.",
-        )
-    return (
-        f"我们已收到您的查询，该笔交易正在人工核实中，将于{deadline}（北京时间）前答复您。",
-        f"We have received your claim. A specialist is checking this sale and will answer by "
-        f"{deadline} (Beijing time).",
-    )
+def _explain_acted(answers: list[ScoreAnswer], features: FeatureRows, loaded: LoadedModel) -> None:
+    """Give the review and hold answers their top reasons (the releases keep none)."""
+    acted = [i for i, a in enumerate(answers) if a.decision != "release"]
+    if not acted:
+        return
+    subset = features[acted] if isinstance(features, pl.DataFrame) else [features[i] for i in acted]
+    for i, contributions in zip(
+        acted, loaded.model.explain(subset, top=_EXPLAIN_FEATURES), strict=True
+    ):
+        answers[i].top_reasons = _top_reasons(contributions)
 
 
 def record_decisions(

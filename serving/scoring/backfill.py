@@ -1,7 +1,7 @@
 """Batch backfill and backtest: score a folder's whole scoring population, like the API does.
 
 Features come from the offline builder (equal to the online path's, by the parity tests), and
-answers from `serving.scoring.decide`, the function behind every API answer.
+answers from `serving.scoring.decisions.decide`, the function behind every API answer.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Engine
 
+from data_contracts.units import epoch_us
 from features import FEATURE_SET, build_features, load_history, scoring_points
 from risk_model import ModelLoadError
-from serving.db import epoch_us
-from serving.models import LoadedModel, ModelManager
-from serving.policy import RoutingPolicy, load_policy
-from serving.scoring import TxFacts, decide, record_decisions
+from serving.model_manager import LoadedModel, ModelManager
+from serving.scoring.decisions import TxFacts, decide, record_decisions
+from serving.scoring.models import ScoreAnswer
+from serving.scoring.policy import RoutingPolicy, load_policy
 from serving.settings import Settings
 
 __all__ = ["BackfillResult", "score_folder"]
@@ -35,6 +36,62 @@ class BackfillResult:
 
 def _noop(_: str) -> None:
     return None
+
+
+def _load_model(
+    settings: Settings, *, model_version: str | None, require_model: bool
+) -> LoadedModel | None:
+    """`model_version`, or the alias's; None (the fallback) unless `require_model`."""
+    manager = ModelManager.for_settings(settings)
+    loaded: LoadedModel | None
+    if model_version is not None:
+        loaded = manager.load_version(model_version)
+    else:
+        manager.refresh()
+        loaded = manager.current
+    if loaded is None and require_model:
+        raise ModelLoadError(
+            path=settings.model_cache,
+            detail=f"no usable model ({manager.last_error or 'no champion'})",
+        )
+    return loaded
+
+
+def _answers_frame(answers: list[ScoreAnswer]) -> pl.DataFrame:
+    """The backfill's table of `answers`, one row each."""
+    return pl.DataFrame(
+        {
+            "tx_id": [a.tx_id for a in answers],
+            "as_of": [a.as_of for a in answers],
+            "p_benign_delay": [
+                a.probabilities.benign_delay if a.probabilities else None for a in answers
+            ],
+            "p_fraud": [a.probabilities.fraud if a.probabilities else None for a in answers],
+            "p_card_trapping": [
+                a.probabilities.card_trapping if a.probabilities else None for a in answers
+            ],
+            "risk_score": [a.risk_score for a in answers],
+            "risk_level": [a.risk_level for a in answers],
+            "decision": [a.decision for a in answers],
+            "queue": [a.queue for a in answers],
+            "predicted_reason": [a.predicted_reason for a in answers],
+            "eta_p50": [a.eta_p50 for a in answers],
+            "eta_p90": [a.eta_p90 for a in answers],
+            "anomaly_score": [a.anomaly_score for a in answers],
+            "decision_source": [a.decision_source for a in answers],
+        },
+        schema_overrides={
+            "as_of": pl.Datetime("us", "Asia/Shanghai"),
+            "eta_p50": pl.Datetime("us", "Asia/Shanghai"),
+            "eta_p90": pl.Datetime("us", "Asia/Shanghai"),
+            "p_benign_delay": pl.Float64,
+            "p_fraud": pl.Float64,
+            "p_card_trapping": pl.Float64,
+            "predicted_reason": pl.String,
+            "queue": pl.String,
+            "anomaly_score": pl.Float64,
+        },
+    )
 
 
 def score_folder(
@@ -62,19 +119,8 @@ def score_folder(
     recorded).
     """
     policy = policy or load_policy(settings.policy_path)
-    manager = ModelManager.for_settings(settings)
     progress("loading the model")
-    loaded: LoadedModel | None
-    if model_version is not None:
-        loaded = manager.load_version(model_version)
-    else:
-        manager.refresh()
-        loaded = manager.current
-    if loaded is None and require_model:
-        raise ModelLoadError(
-            path=settings.model_cache,
-            detail=f"no usable model ({manager.last_error or 'no champion'})",
-        )
+    loaded = _load_model(settings, model_version=model_version, require_model=require_model)
     progress(f"loading the history from {data_dir}")
     history = load_history(data_dir)
     points = scoring_points(history).select("tx_id", "as_of")
@@ -109,43 +155,7 @@ def score_folder(
                 if record_since_us is None or epoch_us(a.as_of) >= record_since_us
             ]
             recorded += record_decisions(record_to, kept, scored_at_us=None)
-        frames.append(
-            pl.DataFrame(
-                {
-                    "tx_id": [a.tx_id for a in answers],
-                    "as_of": [a.as_of for a in answers],
-                    "p_benign_delay": [
-                        a.probabilities.benign_delay if a.probabilities else None for a in answers
-                    ],
-                    "p_fraud": [
-                        a.probabilities.fraud if a.probabilities else None for a in answers
-                    ],
-                    "p_card_trapping": [
-                        a.probabilities.card_trapping if a.probabilities else None for a in answers
-                    ],
-                    "risk_score": [a.risk_score for a in answers],
-                    "risk_level": [a.risk_level for a in answers],
-                    "decision": [a.decision for a in answers],
-                    "queue": [a.queue for a in answers],
-                    "predicted_reason": [a.predicted_reason for a in answers],
-                    "eta_p50": [a.eta_p50 for a in answers],
-                    "eta_p90": [a.eta_p90 for a in answers],
-                    "anomaly_score": [a.anomaly_score for a in answers],
-                    "decision_source": [a.decision_source for a in answers],
-                },
-                schema_overrides={
-                    "as_of": pl.Datetime("us", "Asia/Shanghai"),
-                    "eta_p50": pl.Datetime("us", "Asia/Shanghai"),
-                    "eta_p90": pl.Datetime("us", "Asia/Shanghai"),
-                    "p_benign_delay": pl.Float64,
-                    "p_fraud": pl.Float64,
-                    "p_card_trapping": pl.Float64,
-                    "predicted_reason": pl.String,
-                    "queue": pl.String,
-                    "anomaly_score": pl.Float64,
-                },
-            )
-        )
+        frames.append(_answers_frame(answers))
     result = pl.concat(frames) if frames else pl.DataFrame()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.partial")

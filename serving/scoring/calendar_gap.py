@@ -27,7 +27,7 @@ from features.settlement_calendar import (
     install_calendar,
     load_schedule,
 )
-from serving.schemas import ScoreAnswer
+from serving.scoring.models import ScoreAnswer
 
 __all__ = [
     "CALENDAR_FEATURES",
@@ -45,7 +45,7 @@ CALENDAR_FEATURES = tuple(
     if name in FEATURE_SET.names
 )
 
-#: one call of `serving.scoring.decide` with everything but the rows and the model bound
+#: one call of `serving.scoring.decisions.decide` with everything but the rows and the model bound
 Decide = Callable[[Any, bool], list[ScoreAnswer]]
 
 

@@ -18,7 +18,8 @@ from typing import Any, Literal
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from serving.db import IDEMPOTENCY, now_us
+from data_contracts.units import now_us
+from storage.tables import IDEMPOTENCY
 
 __all__ = ["Begin", "begin", "finish", "forget", "request_digest", "stored_key"]
 

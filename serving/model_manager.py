@@ -40,6 +40,7 @@ import numpy as np
 
 from features import FEATURE_SET
 from risk_model import ModelLoadError, RiskModel, load_model_dir
+from serving.errors import ModelDownloadError
 from serving.settings import Settings
 
 __all__ = ["LoadedModel", "ModelManager"]
@@ -79,10 +80,6 @@ def _short(exc: BaseException) -> str:
     """An exception in one line (MLflow's can run to pages)."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= 300 else text[:297] + "..."
-
-
-class DownloadError(ModelLoadError):
-    """The registry or its artifact store could not deliver the version (may be transient)."""
 
 
 @dataclass(frozen=True)
@@ -185,7 +182,7 @@ class ModelManager:
         except ModelLoadError:
             raise
         except Exception as exc:  # MLflow raises many types for a missing or bad artifact
-            raise DownloadError(
+            raise ModelDownloadError(
                 path=self._version_dir(version),
                 detail=f"cannot download v{version}: {_short(exc)}",
             ) from exc
@@ -249,8 +246,8 @@ class ModelManager:
             except Exception as exc:  # ModelLoadError, or anything a broken bundle raises
                 self._rejected(version, exc)
                 # a bad bundle stays bad; a failed download is retried at the next poll
-                self._failed = None if isinstance(exc, DownloadError) else version
-                if self.current is None and not isinstance(exc, DownloadError):
+                self._failed = None if isinstance(exc, ModelDownloadError) else version
+                if self.current is None and not isinstance(exc, ModelDownloadError):
                     return self._load_remembered(besides=version)
                 return False
             self._failed = None

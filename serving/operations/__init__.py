@@ -1,0 +1,1 @@
+"""Operations: start-up, health, readiness, metrics and the model refresh."""
