@@ -73,10 +73,10 @@ def main() -> None:
     import uvicorn
 
     from serving.observability import configure_logging
-    from serving.settings import Settings
+    from serving.settings import get_settings
 
     port, workers = int(sys.argv[1]), int(sys.argv[2])
-    configure_logging(json_lines=Settings.from_env().log_json)
+    configure_logging(json_lines=get_settings().log_json)
     uvicorn.run(
         "benchmarks._ceiling:create_app",
         factory=True,

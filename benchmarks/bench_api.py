@@ -242,18 +242,18 @@ def _instrument(clock: StageClock, service: Any) -> None:
     import fastapi.dependencies.utils
     import fastapi.routing
 
-    import serving.app
-    import serving.scoring
+    import serving.scoring.decisions
+    import serving.scoring.service
     from risk_model._encoding import FeatureEncoding
     from risk_model.bundle import RiskModel
     from serving.observability import RequestEnvelope
-    from serving.schemas import ScoreAnswer
+    from serving.scoring.models import ScoreAnswer
 
     online = service.online
     for name in ("get_values", "get_values_and_row", "get_many", "read"):
         clock.wrap(online, name, "features (and, for one point, its facts)")
     clock.wrap(service.keys, "lookup", "API key check")
-    clock.wrap(type(service), "facts", "transaction facts (SQL)")
+    clock.wrap(serving.scoring.service, "transaction_facts", "transaction facts (SQL)")
     clock.wrap(FeatureEncoding, "matrix", "encode features")
     clock.wrap(RiskModel, "_proba", "model: risk classes")
     clock.wrap(RiskModel, "_reason", "model: delay reason")
@@ -263,9 +263,9 @@ def _instrument(clock: StageClock, service: Any) -> None:
         clock.wrap(RiskModel, name, "model: glue")
     clock.wrap(RiskModel, "risk_contributions", "explain: TreeSHAP")
     clock.wrap(RiskModel, "_top_contributions", "explain: top features")
-    clock.wrap(serving.scoring, "_top_reasons", "explain: reason codes")
-    clock.wrap(serving.app, "decide", "decide: routing, answers")
-    clock.wrap(serving.app, "record_decisions", "record review/hold")
+    clock.wrap(serving.scoring.decisions, "_top_reasons", "explain: reason codes")
+    clock.wrap(serving.scoring.service, "decide", "decide: routing, answers")
+    clock.wrap(serving.scoring.service, "record_decisions", "record review/hold")
     clock.wrap(ScoreAnswer, "model_dump_json", "answer JSON")
     clock.wrap(fastapi.routing, "serialize_response", "response model: validate, serialize")
     clock.wrap(fastapi.dependencies.utils, "solve_dependencies", "request: body validation, auth")
@@ -315,9 +315,9 @@ def _iso(us: int) -> str:
 
 async def _profile(args: argparse.Namespace, points: pl.DataFrame, work: Path) -> None:
     from serving.app import create_app
-    from serving.db import make_engine
     from serving.observability import configure_logging
     from serving.settings import Settings
+    from storage import make_engine
 
     # the access log is formatted as in production, then dropped
     configure_logging(json_lines=True)
@@ -444,7 +444,7 @@ def main() -> None:
 
     from features import build_features, load_history, scoring_points
     from features.online import write_history
-    from serving.db import make_engine, upgrade
+    from storage import make_engine, upgrade
 
     work = Path(tempfile.mkdtemp(prefix="bench-api-"))
     db = args.db or work / "api.db"

@@ -39,7 +39,7 @@ def _store(data: Path, db: Path) -> list[str]:
     """The API's store for `data` (built once) and the tx_ids of its scoring points."""
     from features import load_history, scoring_points
     from features.online import write_history
-    from serving.db import make_engine, upgrade
+    from storage import make_engine, upgrade
 
     history = load_history(data)
     if not db.exists():

@@ -6,5 +6,5 @@
 - `accounts`: scrypt passwords, sessions, roles; `audit`: the audit trail
 - `casefile`, `dashboard`, `drift`: what the case page and the dashboard show
 - `labels`: the analysts' labels as parquet for retraining
-- `web`: the pages (Jinja2, zh_CN and en catalogues in `locale/`), mounted by `mount(app)`
+- `web`: the pages (Jinja2, zh_CN and en catalogues in `serving/locale/`), mounted by `mount(app)`
 """

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, insert, select
 
 from data_contracts.cards import mask_pans
-from review.db import ANALYSTS, SESSIONS
+from data_contracts.units import US_HOUR
 from review.errors import NotLoggedInError
 from review.text import storable
 from review.throttle import (
@@ -33,6 +33,7 @@ from review.throttle import (
     current_lock,
     record_failure,
 )
+from storage.tables import ANALYSTS, SESSIONS
 
 __all__ = [
     "QUEUES",
@@ -54,7 +55,7 @@ __all__ = [
 #: the queue kinds the routing policy fills
 QUEUES: tuple[str, ...] = ("fraud", "card_trapping", "anomaly", "fallback")
 
-_SESSION_US = 12 * 3_600 * 1_000_000  # one working day
+_SESSION_US = 12 * US_HOUR  # one working day
 # scrypt at n=2**14, r=8: 16 MiB and some tens of milliseconds per guess
 _N, _R, _P = 2**14, 8, 1
 

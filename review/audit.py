@@ -2,7 +2,7 @@
 
 Rows are only ever inserted; the database refuses UPDATE and DELETE (triggers, see the
 migrations), so the log holds even against the application's own engine. On PostgreSQL the API's
-role may only INSERT and SELECT it (`serving.grants`), so it cannot switch the triggers off.
+role may only INSERT and SELECT it (`storage.grants`), so it cannot switch the triggers off.
 
 What the triggers cannot stop (the table's owner, or a hand on the SQLite file) the chain shows:
 each row stores `prev_hash`, the previous row's `row_hash`, and its own `row_hash`, the SHA-256 of
@@ -32,9 +32,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, insert, select, update
 
 from data_contracts.cards import mask_pans
-from review.db import AUDIT, AUDIT_CHAIN, AUDIT_HEAD
 from review.errors import ReviewError
 from review.text import masked
+from storage.tables import AUDIT, AUDIT_CHAIN, AUDIT_HEAD
 
 __all__ = [
     "GENESIS",

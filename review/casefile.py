@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, and_, or_, select
 
 from data_contracts.sql import SQL_TABLES
+from data_contracts.units import epoch_us
 from review.cases import Case, case_from_row
-from review.db import ANALYSTS, CASES
-from serving.db import DECISIONS
-from serving.schemas import ScoreAnswer
+from serving.scoring.models import ScoreAnswer
+from storage.tables import ANALYSTS, CASES, DECISIONS
 
 __all__ = ["SCORED", "CaseFile", "Label", "Movement", "build_case_file", "recent_labels"]
 
@@ -105,7 +105,7 @@ def build_case_file(*, conn: Connection, case: Case) -> CaseFile:
     timeline: list[Movement] = []
     card = "—"
     card_history: list[Movement] = []
-    as_of = int(answer.as_of.timestamp() * 1_000_000)
+    as_of = epoch_us(answer.as_of)
     if tx is not None:
         card = masked_card(tx.card_bin, tx.card_last4)
         timeline.append(

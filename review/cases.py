@@ -38,8 +38,8 @@ from data_contracts import LabelSource, OutcomeClass
 from data_contracts.cards import mask_pans
 from data_contracts.sql import SQL_TABLES
 from data_contracts.tables import REASONS_BY_CLASS
+from data_contracts.units import US_HOUR, US_MINUTE, epoch_us
 from review.accounts import Analyst
-from review.db import ANALYSTS, CASES
 from review.errors import (
     CaseNotFoundError,
     ForbiddenError,
@@ -48,7 +48,7 @@ from review.errors import (
     LeaseConflictError,
     StaleVersionError,
 )
-from serving.db import DECISIONS
+from storage.tables import ANALYSTS, CASES, DECISIONS
 
 __all__ = [
     "LEASE_US",
@@ -73,8 +73,7 @@ __all__ = [
 ]
 
 #: how long a claim holds a case unless renewed (the case page renews while it is open)
-LEASE_US = 10 * 60 * 1_000_000
-_HOUR_US = 3_600 * 1_000_000
+LEASE_US = 10 * US_MINUTE
 _ACTIVE = ("open", "claimed", "escalated")
 
 
@@ -168,7 +167,7 @@ def case_from_row(row: Any) -> Case:
 def priority(now: int) -> ColumnElement[Any]:
     """Expected loss (fen) per hour left before the SLA; an hour at least, so breaches lead."""
     left = CASES.c.sla_deadline - now
-    hours = case((left < _HOUR_US, literal(1.0)), else_=left / float(_HOUR_US))
+    hours = case((left < US_HOUR, literal(1.0)), else_=left / float(US_HOUR))
     return CASES.c.expected_loss_fen / hours
 
 
@@ -271,9 +270,7 @@ def _regroup(conn: Connection) -> None:
 
 
 def _iso_us(text: str) -> int:
-    when = dt.datetime.fromisoformat(text)
-    delta = when - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return epoch_us(dt.datetime.fromisoformat(text))
 
 
 # -- reading ---------------------------------------------------------------------------------

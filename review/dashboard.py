@@ -11,13 +11,11 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, func, select
 
 from data_contracts import TIMEZONE
+from data_contracts.units import US_DAY
 from review.accounts import QUEUES
-from review.db import CASES
-from serving.db import DECISIONS
+from storage.tables import CASES, DECISIONS
 
 __all__ = ["Bar", "Dashboard", "QueueLoad", "bars", "build_dashboard"]
-
-_DAY_US = 86_400 * 1_000_000
 
 
 @dataclass(frozen=True)
@@ -109,7 +107,7 @@ def build_dashboard(*, conn: Connection, now: int, days: int = 14) -> Dashboard:
     today = dt.datetime.fromtimestamp(now / 1e6, tz=TIMEZONE).date()
     per_day: Counter[dt.date] = Counter()
     for (decided_at,) in conn.execute(
-        select(CASES.c.decided_at).where(CASES.c.decided_at >= now - days * _DAY_US)
+        select(CASES.c.decided_at).where(CASES.c.decided_at >= now - days * US_DAY)
     ):
         per_day[dt.datetime.fromtimestamp(decided_at / 1e6, tz=TIMEZONE).date()] += 1
     day_values = [

@@ -16,9 +16,10 @@ import numpy.typing as npt
 import polars as pl
 from sqlalchemy import Engine, select
 
+from data_contracts.units import US_DAY
 from features.online import OnlineFeatures
 from risk_model import RiskModel
-from serving.db import DECISIONS
+from storage.tables import DECISIONS
 
 __all__ = ["FeatureDrift", "feature_drift", "psi", "recent_drift"]
 
@@ -92,7 +93,7 @@ def recent_drift(
             (r.tx_id, int(r.as_of))
             for r in conn.execute(
                 select(DECISIONS.c.tx_id, DECISIONS.c.as_of)
-                .where(DECISIONS.c.scored_at >= now - days * 86_400_000_000)
+                .where(DECISIONS.c.scored_at >= now - days * US_DAY)
                 .order_by(DECISIONS.c.scored_at.desc())
                 .limit(limit)
             )

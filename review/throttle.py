@@ -22,9 +22,10 @@ from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from review.db import LOGIN_THROTTLE
+from data_contracts.units import US_SECOND
 from review.text import masked
 from serving.settings import Settings
+from storage.tables import LOGIN_THROTTLE
 
 __all__ = [
     "Lock",
@@ -37,7 +38,6 @@ __all__ = [
     "subject_key",
 ]
 
-_SECOND_US = 1_000_000
 _KEY_LENGTH = 96  # the column's
 #: 2**20 first locks is far past any maximum: the exponent stops growing there
 _MAX_DOUBLINGS = 20
@@ -56,9 +56,9 @@ class ThrottlePolicy:
 
     max_failures: int = 5
     max_failures_per_address: int = 20
-    window_us: int = 900 * _SECOND_US
-    lock_us: int = 60 * _SECOND_US
-    max_lock_us: int = 3_600 * _SECOND_US
+    window_us: int = 900 * US_SECOND
+    lock_us: int = 60 * US_SECOND
+    max_lock_us: int = 3_600 * US_SECOND
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ThrottlePolicy:
@@ -66,9 +66,9 @@ class ThrottlePolicy:
         return cls(
             max_failures=settings.login_max_failures,
             max_failures_per_address=settings.login_max_failures_per_address,
-            window_us=int(settings.login_window_seconds * _SECOND_US),
-            lock_us=int(settings.login_lock_seconds * _SECOND_US),
-            max_lock_us=int(settings.login_lock_max_seconds * _SECOND_US),
+            window_us=int(settings.login_window_seconds * US_SECOND),
+            lock_us=int(settings.login_lock_seconds * US_SECOND),
+            max_lock_us=int(settings.login_lock_max_seconds * US_SECOND),
         )
 
     def limit(self, subject: Subject) -> int:
@@ -85,7 +85,7 @@ class Lock:
 
     def seconds_left(self, now: int) -> int:
         """Whole seconds until the lock ends, rounded up (at least 1)."""
-        return max(1, math.ceil((self.until - now) / _SECOND_US))
+        return max(1, math.ceil((self.until - now) / US_SECOND))
 
 
 class RefusalsSeen:

@@ -36,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from data_contracts import TIMEZONE
 from data_contracts.cards import mask_pans
 from data_contracts.tables import REASONS_BY_CLASS
+from data_contracts.units import US_HOUR, now_us
 from review import audit, csrf
 from review.accounts import (
     QUEUES,
@@ -65,7 +66,6 @@ from review.cases import (
     sync_cases,
 )
 from review.dashboard import build_dashboard
-from review.db import ANALYSTS
 from review.drift import FeatureDrift, recent_drift
 from review.errors import (
     CaseNotFoundError,
@@ -76,12 +76,12 @@ from review.errors import (
     ReviewError,
     StaleVersionError,
 )
-from review.i18n import LOCALES, negotiate, translator
 from review.text import storable
 from review.throttle import RefusalsSeen, Subject, ThrottlePolicy, subject_key
-from serving.db import now_us
+from serving.i18n import LOCALES, negotiate, translator
 from serving.observability import request_id
 from serving.settings import Settings
+from storage.tables import ANALYSTS
 
 __all__ = ["mount"]
 
@@ -230,7 +230,7 @@ def _render(
         # the language links repeat the path: a card number typed into the URL stays out
         path=mask_pans(request.url.path),
         now=now,
-        hours_left=lambda deadline: (deadline - now) / 3_600_000_000,
+        hours_left=lambda deadline: (deadline - now) / US_HOUR,
         queues=QUEUES,
         csrf_field=csrf.FIELD,
         csrf_token=token,

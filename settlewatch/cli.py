@@ -17,6 +17,7 @@ from rich.table import Table as RichTable
 from data_contracts import TABLES, UnusableInputError
 from data_contracts.docs import contract_markdown
 from settlewatch._console import err, out, usage_error
+from settlewatch._settings import run_settings
 from settlewatch.bench_cli import bench_app
 from settlewatch.review_cli import analyst_app, audit_app, labels_app
 
@@ -269,7 +270,12 @@ def train(
         bool, typer.Option("--register", help="Register the model as settlewatch-risk.")
     ] = False,
     metrics_out: Annotated[
-        Path | None, typer.Option("--metrics-out", help="Write the metrics as JSON here.")
+        Path | None,
+        typer.Option(
+            "--metrics-out",
+            help="Write the metrics as JSON here, and the test period's points with their "
+            "truth and predictions beside it (m.json: m.test.parquet).",
+        ),
     ] = None,
     then_promote: Annotated[
         bool,
@@ -301,11 +307,12 @@ def train(
         cutoff = dt.date.fromisoformat(until) if until else None
     except ValueError as exc:
         raise usage_error(f"--until must be YYYY-MM-DD, not {until!r}") from exc
+    tracking_uri = run_settings().tracking_uri
     try:
         with err.status("training") as status:
             result = run_training(
                 data_dir=input_dir, until=cutoff, register=register, metrics_out=metrics_out,
-                progress=lambda step: status.update(step),
+                tracking_uri=tracking_uri, progress=lambda step: status.update(step),
             )  # fmt: skip
     except (DataWindowError, CalendarRangeError) as exc:
         raise usage_error(str(exc)) from exc
@@ -327,7 +334,7 @@ def train(
         from training.train import promote as run_promotion
 
         # a version that does not beat the champion is kept, not an error: says why
-        verdict = run_promotion(version=result.version)
+        verdict = run_promotion(version=result.version, tracking_uri=tracking_uri)
         done = "is now champion" if verdict.promoted else "stays registered, not champion"
         out.print(f"version {result.version} {done}: {verdict.explanation}")
 
@@ -345,7 +352,11 @@ def promote(
 
     try:
         with err.status("comparing with the champion") as status:
-            result = run_promotion(version=version, progress=lambda step: status.update(step))
+            result = run_promotion(
+                version=version,
+                tracking_uri=run_settings().tracking_uri,
+                progress=lambda step: status.update(step),
+            )
     except PromotionError as exc:
         raise usage_error(str(exc)) from exc
     out.print(result.explanation)
@@ -396,15 +407,14 @@ def score(
     """
     from features import CalendarRangeError
     from risk_model import ModelLoadError
-    from serving.backfill import score_folder
-    from serving.db import make_engine, upgrade
-    from serving.settings import Settings
+    from serving.scoring.backfill import score_folder
+    from storage import make_engine, upgrade
 
     if not input_dir.is_dir() or not (input_dir / "transactions.parquet").exists():
         raise usage_error(f"{input_dir} is not a folder with transactions.parquet")
     if out_file.suffix != ".parquet":
         raise usage_error(f"--out must name a .parquet file, not {out_file.name}")
-    settings = Settings.from_env()
+    settings = run_settings()
     engine = None
     if record:
         engine = make_engine(settings.database_url)
@@ -472,8 +482,7 @@ def ingest(
     from data_contracts.validate import unproven_files
     from features import load_history
     from features.online import write_history
-    from serving.db import make_engine, upgrade
-    from serving.settings import Settings
+    from storage import make_engine, upgrade
 
     if not input_dir.is_dir():
         raise usage_error(f"input folder {input_dir} does not exist or is not a folder")
@@ -486,7 +495,7 @@ def ingest(
     unproven = unproven_files(input_dir)
     if unproven:
         _refuse_rows_breaking_the_contract(input_dir, unproven)
-    settings = Settings.from_env()
+    settings = run_settings()
     engine = make_engine(settings.database_url)
     try:
         with err.status("migrating the database") as status:
@@ -546,16 +555,12 @@ def serve(
     import uvicorn
 
     from serving.observability import configure_logging
-    from serving.settings import Settings
 
-    try:
-        settings = Settings.from_env()
-    except ValueError as exc:  # a number that is not one, or out of range
-        raise usage_error(f"bad SETTLEWATCH_* setting: {exc}") from exc
+    settings = run_settings()
     configure_logging(json_lines=settings.log_json)
     # migrate once here (the owner's URL when one is set), not in each worker's start-up:
     # a runtime role on a database behind the code gets a sentence, not a traceback
-    from serving.db import MigrationPrivilegeError, make_engine, upgrade
+    from storage import MigrationPrivilegeError, make_engine, upgrade
 
     engine = make_engine(settings.migration_url)
     try:
@@ -593,14 +598,13 @@ def apikey_create(
 ) -> None:
     """Create a key and print it once (only its hash is stored)."""
     from serving.auth import create_key, parse_scopes
-    from serving.db import make_engine, upgrade
-    from serving.settings import Settings
+    from storage import make_engine, upgrade
 
     try:
         wanted = parse_scopes(scopes)
     except ValueError as exc:
         raise usage_error(str(exc)) from exc
-    engine = make_engine(Settings.from_env().database_url)
+    engine = make_engine(run_settings().database_url)
     upgrade(engine)
     out.print(create_key(engine, name=name, scopes=wanted))
 
@@ -611,10 +615,9 @@ def apikey_revoke(
 ) -> None:
     """Revoke a key (it stops working within seconds)."""
     from serving.auth import revoke_key
-    from serving.db import make_engine
-    from serving.settings import Settings
+    from storage import make_engine
 
-    if not revoke_key(make_engine(Settings.from_env().database_url), key_id):
+    if not revoke_key(make_engine(run_settings().database_url), key_id):
         raise usage_error(f"no live key with id {key_id}")
     out.print(f"revoked {key_id}")
 
@@ -638,11 +641,10 @@ def migrate(
     """
     from sqlalchemy.engine import make_url
 
-    from serving.db import make_engine, upgrade
-    from serving.grants import GrantError
-    from serving.settings import Settings
+    from storage import make_engine, upgrade
+    from storage.grants import GrantError
 
-    url = Settings.from_env().migration_url
+    url = run_settings().migration_url
     engine = make_engine(url)
     try:
         upgrade(engine, grant_to=grant_to)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from settlewatch._console import USAGE_ERROR, err, out
+from settlewatch._settings import run_settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -33,10 +34,9 @@ CHAIN_BROKEN = 1
 
 
 def _engine() -> Engine:
-    from serving.db import make_engine, upgrade
-    from serving.settings import Settings
+    from storage import make_engine, upgrade
 
-    settings = Settings.from_env()
+    settings = run_settings()
     engine = make_engine(settings.database_url)
     if settings.migration_url == settings.database_url:
         upgrade(engine)
@@ -61,8 +61,8 @@ def analyst_create(
     """Create an account; the password is asked for (or read from stdin), never an argument."""
     from sqlalchemy.exc import IntegrityError
 
+    from data_contracts.units import now_us
     from review.accounts import Role, create_analyst
-    from serving.db import now_us
 
     try:
         chosen_role = Role(role)
@@ -124,10 +124,9 @@ def _audit_engine() -> Engine:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-    from serving.db import make_engine
-    from serving.settings import Settings
+    from storage import make_engine
 
-    raw = Settings.from_env().database_url
+    raw = run_settings().database_url
     try:
         url = make_url(raw)
     except ArgumentError:

@@ -20,12 +20,13 @@ from sqlalchemy import Engine, select
 from unit.review.review_data import PASSWORD, add_analyst, seed
 
 from data_contracts.sql import SQL_TABLES
+from data_contracts.units import now_us
 from review.accounts import Role
-from review.db import CASES
 from review.web import mount
 from serving.app import create_app
-from serving.db import now_us, upgrade
 from serving.settings import Settings
+from storage import upgrade
+from storage.tables import CASES
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"

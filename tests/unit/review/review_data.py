@@ -15,12 +15,11 @@ from typing import Any
 from sqlalchemy import Engine, insert
 
 from data_contracts.sql import SQL_TABLES
+from data_contracts.units import US_HOUR as HOUR
 from review.accounts import Analyst, Role, hash_password
-from review.db import ANALYSTS
-from serving.db import DECISIONS
-from serving.schemas import Probabilities, ScoreAnswer, TopReason
+from serving.scoring.models import Probabilities, ScoreAnswer, TopReason
+from storage.tables import ANALYSTS, DECISIONS
 
-HOUR = 3_600 * 1_000_000
 NOW = 1_780_000_000 * 1_000_000  # 2026-05-28, a fixed "now" for every test
 QUEUES = ("fraud", "card_trapping", "anomaly", "fallback")
 PASSWORD = "correct horse battery"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, select
 
+from data_contracts.units import US_HOUR as HOUR
 from review.accounts import (
     Role,
     authenticate,
@@ -15,12 +16,11 @@ from review.accounts import (
     start_session,
     verify_password,
 )
-from review.db import ANALYSTS, SESSIONS
 from review.errors import NotLoggedInError
-from serving.db import upgrade
+from storage import upgrade
+from storage.tables import ANALYSTS, SESSIONS
 
 NOW = 1_780_000_000_000_000
-HOUR = 3_600_000_000
 
 
 def test_password_hash_is_salted_scrypt() -> None:

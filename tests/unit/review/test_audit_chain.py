@@ -14,8 +14,8 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 
 from review.audit import GENESIS, ProblemKind, record, record_now, row_hash, verify_chain
-from review.db import AUDIT, AUDIT_HEAD
-from serving.db import alembic_config, upgrade
+from storage import alembic_config, upgrade
+from storage.tables import AUDIT, AUDIT_HEAD
 
 PAN = "6228480402564890018"  # passes the Luhn check
 MASKED = "622848*********0018"

@@ -14,8 +14,8 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from review.audit import record_now
-from serving.db import upgrade
 from settlewatch.cli import app
+from storage import upgrade
 
 PG_URL = make_url("postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

@@ -16,9 +16,9 @@ from sqlalchemy.exc import DBAPIError, ProgrammingError
 from unit.review.test_web import app, test_claim_read_decide_and_the_label_appears  # noqa: F401
 
 from review.audit import record_now, verify_chain
-from review.db import AUDIT
 from serving.app import create_app
-from serving.db import upgrade
+from storage import upgrade
+from storage.tables import AUDIT
 
 
 @pytest.fixture
@@ -116,7 +116,7 @@ def test_the_runtime_role_on_a_database_behind_the_code_is_told_what_to_run(
 ) -> None:
     from alembic import command
 
-    from serving.db import MigrationPrivilegeError, alembic_config, upgrade
+    from storage import MigrationPrivilegeError, alembic_config, upgrade
 
     command.downgrade(alembic_config(pg_engine), "-1")
     with pytest.raises(MigrationPrivilegeError, match=r"settlewatch migrate --grant-to api_"):

@@ -20,14 +20,14 @@ from review.cases import (
     renew_lease,
     sync_cases,
 )
-from review.db import CASES
 from review.errors import (
     ForbiddenError,
     InvalidDecisionError,
     LeaseConflictError,
     StaleVersionError,
 )
-from serving.db import DECISIONS, upgrade
+from storage import upgrade
+from storage.tables import CASES, DECISIONS
 
 
 def test_cases_are_built_once_from_review_and_hold_answers(db: Engine) -> None:

@@ -16,8 +16,8 @@ from data_contracts.arrow import arrow_schema
 from review.accounts import authenticate
 from review.cases import claim_next, decide_case, sync_cases
 from review.labels import analyst_labels
-from serving.db import upgrade
 from settlewatch.review_cli import analyst_app, labels_app
+from storage import upgrade
 
 
 @pytest.fixture

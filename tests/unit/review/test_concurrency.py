@@ -10,8 +10,8 @@ from sqlalchemy import Engine, create_engine, select
 from unit.review.review_data import NOW, add_analyst, seed
 
 from review.cases import claim_next, decide_case, sync_cases
-from review.db import CASES
-from serving.db import upgrade
+from storage import upgrade
+from storage.tables import CASES
 
 
 @pytest.mark.integration

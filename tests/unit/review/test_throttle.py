@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import Engine, select
 from unit.review.review_data import NOW, PASSWORD, add_analyst
 
+from data_contracts.units import US_SECOND as S
 from review.accounts import authenticate, log_in, warm_up
-from review.db import LOGIN_THROTTLE
 from review.throttle import Lock, Subject, ThrottlePolicy, current_lock, record_failure
+from storage.tables import LOGIN_THROTTLE
 
-S = 1_000_000
 POLICY = ThrottlePolicy(
     max_failures=5,
     max_failures_per_address=8,
@@ -148,8 +148,8 @@ def test_known_and_unknown_names_cost_one_scrypt_each(
 def test_a_throttle_setting_that_would_switch_it_off_or_fail_is_refused(
     monkeypatch: pytest.MonkeyPatch, variable: str, value: str
 ) -> None:
-    from serving.settings import Settings
+    from serving.settings import load_settings
 
     monkeypatch.setenv(variable, value)
     with pytest.raises(ValueError, match=variable):
-        Settings.from_env()
+        load_settings()

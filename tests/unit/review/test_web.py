@@ -16,9 +16,8 @@ from unit.review.review_data import add_analyst, seed
 
 from data_contracts.sql import SQL_TABLES
 from review.accounts import Role
-from review.db import AUDIT, CASES
-from serving.db import DECISIONS
-from serving.schemas import ScoreAnswer
+from serving.scoring.models import ScoreAnswer
+from storage.tables import AUDIT, CASES, DECISIONS
 
 _app = review_app
 _login = login

@@ -16,8 +16,8 @@ from unit.review.review_data import HOUR, NOW, add_analyst, seed
 
 from data_contracts.sql import SQL_TABLES
 from review.accounts import Role
-from review.db import AUDIT, CASES
-from review.i18n import negotiate
+from serving.i18n import negotiate
+from storage.tables import AUDIT, CASES
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from unit.review.review_data import PASSWORD, add_analyst, seed
 
 from review.accounts import Role
 from review.csrf import session_token
-from review.db import ANALYSTS, AUDIT, CASES
-from serving.settings import Settings
+from serving.settings import load_settings
+from storage.tables import ANALYSTS, AUDIT, CASES
 
 PAN = "4111111111111111"
 
@@ -129,14 +129,14 @@ def test_cookies_are_secure_unless_the_environment_is_development(
 ) -> None:
     monkeypatch.delenv("SETTLEWATCH_COOKIE_SECURE", raising=False)
     monkeypatch.delenv("SETTLEWATCH_ENV", raising=False)
-    assert Settings.from_env().cookie_secure is True
+    assert load_settings().cookie_secure is True
     monkeypatch.setenv("SETTLEWATCH_ENV", "development")
-    assert Settings.from_env().cookie_secure is False
+    assert load_settings().cookie_secure is False
     monkeypatch.setenv("SETTLEWATCH_COOKIE_SECURE", "1")
-    assert Settings.from_env().cookie_secure is True
+    assert load_settings().cookie_secure is True
     monkeypatch.setenv("SETTLEWATCH_COOKIE_SECURE", "maybe")
     with pytest.raises(ValueError, match="SETTLEWATCH_COOKIE_SECURE"):
-        Settings.from_env()
+        load_settings()
 
 
 # -- log-in throttling ---------------------------------------------------------------------

@@ -40,7 +40,7 @@ def test_an_absent_optional_table_loads_as_empty(tmp_path: Path) -> None:
 def test_a_folder_without_optional_tables_is_written(
     tmp_path: Path, backend: str, request: pytest.FixtureRequest
 ) -> None:
-    from serving.db import upgrade
+    from storage import upgrade
 
     engine: Engine = request.getfixturevalue(
         "pg_engine" if backend == "postgresql" else "sqlite_engine"
