@@ -82,15 +82,19 @@ HANDLED: tuple[type[Exception], ...] = (
 async def handle_error(_: Request, exc: Exception) -> JSONResponse:
     """The one error handler: the error's status, detail and headers as a `Problem`."""
     error = _as_serving_error(exc)
-    # an error may quote an id the caller sent: mask anything shaped like a card number; a lone
-    # surrogate it quotes (a field name of the request) cannot be sent as UTF-8: "?" instead
-    text = json.dumps(jsonable_encoder(error.detail), ensure_ascii=False)
-    content = json.loads(mask_pans(text).encode("utf-8", "replace").decode("utf-8"))
     return JSONResponse(
         status_code=error.status,
-        content={"detail": content, "request_id": request_id.get()},
+        content={"detail": public_detail(error.detail), "request_id": request_id.get()},
         headers=dict(error.headers) or None,
     )
+
+
+def public_detail(detail: Any) -> Any:
+    """An error's detail as it may leave the service, answered or stored for a replay."""
+    # it may quote an id the caller sent: mask anything shaped like a card number; a lone
+    # surrogate it quotes (a field name of the request) cannot be sent as UTF-8: "?" instead
+    text = json.dumps(jsonable_encoder(detail), ensure_ascii=False)
+    return json.loads(mask_pans(text).encode("utf-8", "replace").decode("utf-8"))
 
 
 def _as_serving_error(exc: Exception) -> ServingError:

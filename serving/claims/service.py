@@ -40,6 +40,7 @@ from serving.errors import (
 )
 from serving.ingestion.service import store_row
 from serving.observability import request_id
+from serving.problems import public_detail
 from serving.scoring.decisions import TxFacts
 from serving.scoring.models import ScoreAnswer
 from serving.scoring.service import FUTURE_SLACK_US, score_points, transaction_facts
@@ -82,7 +83,8 @@ def file_claim(
         content = _file_new_claim(state, body, caller, idempotency_key)
     # deterministic: the same body fails the same way, so its answer is kept for the key
     except (NotFoundError, InvalidRequestError) as exc:
-        failed = {"detail": exc.detail, "request_id": request_id.get()}
+        # stored as answered: never a card number in the table, nor in a replay
+        failed = {"detail": public_detail(exc.detail), "request_id": request_id.get()}
         idempotency.finish(
             engine, key_id=key_id, key=idempotency_key, status_code=exc.status, response=failed
         )

@@ -83,3 +83,18 @@ def test_keys_stored_before_are_rewritten_by_the_migration(
         engine, key_id="k1", key="4111-1111-1111-1111", digest="0" * 64, stale_seconds=60
     )
     assert (found.outcome, found.response) == ("replay", {"ok": True})
+
+
+def test_a_refused_claim_quoting_a_card_number_is_stored_and_replayed_masked(
+    client: TestClient, loaded_engine: Engine, points: pl.DataFrame, small_history: History
+) -> None:
+    # an unknown tx_id shaped like a card number: the 404 quotes it, masked, and the answer
+    # kept for the key's retries must be the same masked one, in the table and in the replay
+    body = claim_body(points, small_history, 2, tx_id="4111111111111111")
+    headers = {**auth(CLAIMS_KEY), "Idempotency-Key": "refused-claim-1"}
+    first = client.post("/v1/claims", json=body, headers=headers)
+    again = client.post("/v1/claims", json=body, headers=headers)
+    assert first.status_code == again.status_code == 404, first.text
+    assert "4111111111111111" not in first.text + again.text
+    assert again.json()["detail"] == first.json()["detail"]
+    assert _text_anywhere(loaded_engine, "4111111111111111") == []
