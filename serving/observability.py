@@ -170,14 +170,15 @@ class RequestEnvelope:
             self._done(scope, status, started)
             request_id.reset(token)
             return
-        seen = 0
+        seen, over = 0, False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, over
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_body:
+                    over = True
                     raise BodyTooLargeError(limit_bytes=self.max_body)
             return message
 
@@ -185,6 +186,8 @@ class RequestEnvelope:
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, started_response
+            if over and not started_response:
+                return  # the framework's answer to the error it caught while parsing: 413 below
             if message["type"] == "http.response.start":
                 started_response = True
                 status = int(message["status"])
@@ -194,6 +197,10 @@ class RequestEnvelope:
 
         try:
             await self.app(scope, limited_receive, send_with_id)
+            if over and not started_response:
+                # a body without Content-Length grew past the limit inside FastAPI's parser,
+                # which answers any error there as a 400 "not JSON"
+                raise BodyTooLargeError(limit_bytes=self.max_body)
         except BodyTooLargeError as exc:
             status = 413
             await self._too_large(send, rid, exc)
