@@ -490,7 +490,7 @@ def main() -> None:
         "--work",
         type=Path,
         default=None,
-        help="keep each seed's data, MLflow store and logs in WORK/seed-N (default: scratch)",
+        help="keep each seed's data, store and logs in WORK/seed-N (%(default)s: a scratch folder)",
     )
     parser.add_argument("--json-out", type=Path, default=None, help="write every figure here")
     parser.add_argument(
